@@ -1,0 +1,73 @@
+"""The FastAPI application factory: mounts each context's router, errors, middleware, lifecycle."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from forecourt import __version__
+from forecourt.auth.service import LoginGuard
+from forecourt.config import Settings, get_settings
+from forecourt.db.engine import create_db_engine
+from forecourt.db.outbox import OutboxWorker
+from forecourt.db.session import Database
+from forecourt.errors import install_error_handlers
+from forecourt.kit.crypto import keyring_for
+from forecourt.kit.ratelimit import RateLimiter
+from forecourt.kit.request_context import RequestContextMiddleware
+
+
+def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
+    """Build the application. Tests pass their own ``database``; otherwise one is made from settings."""
+    settings = settings or get_settings()
+    settings.check_production()
+    owns_database = database is None
+    database = database or Database(create_db_engine(settings))
+    worker = (
+        OutboxWorker(database, max_attempts=settings.outbox_max_attempts)
+        if settings.outbox_dispatch_in_process
+        else None
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if worker is not None:
+            worker.start()
+        try:
+            yield
+        finally:
+            if worker is not None:
+                worker.stop()
+            if owns_database:
+                database.engine.dispose()
+
+    app = FastAPI(
+        title="Forecourt",
+        summary="Membership, loyalty and marketing platform of a fuel-station chain (加油站会员营销系统)",
+        version=__version__,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.database = database
+    app.state.keyring = keyring_for(settings.encryption_keys)
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_storage)
+    app.state.login_guard = LoginGuard(app.state.rate_limiter, settings)
+
+    install_error_handlers(app)
+    app.add_middleware(RequestContextMiddleware)
+    _include_routers(app)
+    return app
+
+
+def _include_routers(app: FastAPI) -> None:
+    from forecourt.audit.endpoints import router as audit_router
+    from forecourt.auth.endpoints import router as auth_router
+    from forecourt.devices.endpoints import router as devices_router
+    from forecourt.ops.endpoints import router as ops_router
+    from forecourt.pos.endpoints import router as pos_router
+    from forecourt.stations.endpoints import router as stations_router
+
+    for router in (ops_router, auth_router, stations_router, devices_router, pos_router, audit_router):
+        app.include_router(router)

@@ -1,0 +1,65 @@
+"""Roles (SPEC X1) and what each may do.
+
+Every route declares one permission (or public / device / member access); the test
+``tests/auth/test_route_permissions.py`` walks the OpenAPI routes × roles against this table.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    MARKETING = "marketing"
+    FINANCE = "finance"
+    SERVICE = "service"
+    STATION_MANAGER = "station_manager"
+    ATTENDANT = "attendant"
+    AGENT = "agent"
+    PARTNER = "partner"
+
+
+STATION_BOUND_ROLES = frozenset({Role.STATION_MANAGER, Role.ATTENDANT})
+"""Roles whose accounts belong to one station and act on it alone."""
+
+
+class Permission(StrEnum):
+    STATIONS_READ = "stations:read"
+    STATIONS_WRITE = "stations:write"
+    """Create and edit regions, stations, pumps and nozzles."""
+    STATIONS_OPERATE = "stations:operate"
+    """Open and close a station (a manager: their own)."""
+    PRICES_WRITE = "prices:write"
+    """Set a station's prices (a manager: their own station's)."""
+    PRICES_WRITE_REGION = "prices:write_region"
+    """Change a grade's price at every station of a region at once."""
+    DEVICES_MANAGE = "devices:manage"
+    STAFF_MANAGE = "staff:manage"
+    AUDIT_READ = "audit:read"
+    OUTBOX_READ = "outbox:read"
+
+
+_EVERYONE_IN_OPERATIONS = {Permission.STATIONS_READ}
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.ADMIN: frozenset(Permission),
+    Role.MARKETING: frozenset(_EVERYONE_IN_OPERATIONS),
+    Role.FINANCE: frozenset(_EVERYONE_IN_OPERATIONS),
+    Role.SERVICE: frozenset(_EVERYONE_IN_OPERATIONS),
+    Role.STATION_MANAGER: frozenset(
+        {
+            *_EVERYONE_IN_OPERATIONS,
+            Permission.STATIONS_OPERATE,
+            Permission.PRICES_WRITE,
+            Permission.DEVICES_MANAGE,
+        }
+    ),
+    Role.ATTENDANT: frozenset(_EVERYONE_IN_OPERATIONS),
+    Role.AGENT: frozenset(_EVERYONE_IN_OPERATIONS),
+    Role.PARTNER: frozenset(),
+}
+
+
+def permissions_of(role: str) -> frozenset[str]:
+    return frozenset(str(p) for p in ROLE_PERMISSIONS.get(Role(role), frozenset()))

@@ -1,0 +1,1 @@
+"""Database plumbing: engines, sessions per request, the declarative base, the outbox."""

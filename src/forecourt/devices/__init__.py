@@ -1,0 +1,1 @@
+"""Device credentials for POS terminals and forecourt controllers: signed requests, replay protection (S4)."""

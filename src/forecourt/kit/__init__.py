@@ -1,0 +1,1 @@
+"""Small shared pieces every context may use: clock, ids, money, crypto, pagination, request context."""

@@ -1,0 +1,51 @@
+"""Cursor pagination: stable under inserts, cheap at any depth (no OFFSET).
+
+A cursor is the sort key of the last row a page returned, opaque to clients (base64 JSON).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel
+
+from forecourt.errors import InvalidRequest
+
+T = TypeVar("T")
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 500
+
+
+class InvalidCursor(InvalidRequest):
+    code = "invalid_cursor"
+    default_message = "The cursor is not one this API returned."
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = None
+
+
+def encode_cursor(*values: Any) -> str:
+    return base64.urlsafe_b64encode(json.dumps(list(values), default=str).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, *parsers: Callable[[Any], Any]) -> list[Any]:
+    """The values of a cursor, each passed through its parser (``str``, ``uuid.UUID``, …)."""
+    try:
+        values = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if not isinstance(values, list) or len(values) != len(parsers):
+            raise InvalidCursor()
+        return [parse(value) for parse, value in zip(parsers, values, strict=True)]
+    except (binascii.Error, ValueError, TypeError) as exc:
+        raise InvalidCursor() from exc
+
+
+def parse_datetime(value: str) -> datetime:
+    return datetime.fromisoformat(value)

@@ -1,0 +1,1 @@
+"""Operations: health, readiness, Prometheus metrics (X6)."""

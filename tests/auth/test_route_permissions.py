@@ -1,0 +1,135 @@
+"""Every route declares who may call it, and the declaration is the one we expect.
+
+``EXPECTED`` is written by hand, independent of the role table: a route whose declared policy
+differs from it (or a new route missing from it) fails the first test, and the second test calls
+every route of the OpenAPI document as every role and checks the HTTP answer against the role table.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from fastapi.routing import APIRoute, iter_route_contexts
+
+from forecourt.auth.permissions import ROLE_PERMISSIONS, Role
+
+EXPECTED: dict[tuple[str, str], str] = {
+    ("GET", "/healthz"): "public",
+    ("GET", "/readyz"): "public",
+    ("GET", "/metrics"): "public",
+    ("POST", "/api/v1/auth/login"): "public",
+    ("POST", "/api/v1/auth/logout"): "staff:*",
+    ("GET", "/api/v1/auth/me"): "staff:*",
+    ("GET", "/api/v1/staff"): "staff:staff:manage",
+    ("POST", "/api/v1/staff"): "staff:staff:manage",
+    ("GET", "/api/v1/staff/{staff_id}"): "staff:staff:manage",
+    ("PATCH", "/api/v1/staff/{staff_id}"): "staff:staff:manage",
+    ("POST", "/api/v1/staff/{staff_id}/revoke-tokens"): "staff:staff:manage",
+    ("GET", "/api/v1/regions"): "staff:stations:read",
+    ("POST", "/api/v1/regions"): "staff:stations:write",
+    ("PUT", "/api/v1/regions/{code}/prices"): "staff:prices:write_region",
+    ("GET", "/api/v1/grades"): "staff:stations:read",
+    ("GET", "/api/v1/stations"): "staff:stations:read",
+    ("POST", "/api/v1/stations"): "staff:stations:write",
+    ("GET", "/api/v1/stations/{code}"): "staff:stations:read",
+    ("PATCH", "/api/v1/stations/{code}"): "staff:stations:write",
+    ("PUT", "/api/v1/stations/{code}/status"): "staff:stations:operate",
+    ("PUT", "/api/v1/stations/{code}/prices"): "staff:prices:write",
+    ("GET", "/api/v1/stations/{code}/prices"): "staff:stations:read",
+    ("GET", "/api/v1/stations/{code}/prices/history"): "staff:stations:read",
+    ("GET", "/api/v1/stations/{code}/pumps"): "staff:stations:read",
+    ("PUT", "/api/v1/stations/{code}/pumps"): "staff:stations:write",
+    ("POST", "/api/v1/stations/{code}/devices"): "staff:devices:manage",
+    ("GET", "/api/v1/devices"): "staff:devices:manage",
+    ("POST", "/api/v1/devices/{device_id}/revoke"): "staff:devices:manage",
+    ("GET", "/api/v1/pos/status"): "device",
+    ("GET", "/api/v1/audit"): "staff:audit:read",
+}
+
+FRAMEWORK_ROUTES = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+
+
+def _policies(dependant: Any) -> list[str]:
+    found = []
+    for sub in dependant.dependencies:
+        policy = getattr(sub.call, "policy", None)
+        if policy is not None:
+            found.append(policy)
+        found.extend(_policies(sub))
+    return found
+
+
+def _declared(app: Any) -> dict[tuple[str, str], list[str]]:
+    declared = {}
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        if context.path in FRAMEWORK_ROUTES:
+            continue
+        assert isinstance(route, APIRoute), f"{context.path} is not an API route"
+        for method in route.methods:
+            declared[(method, context.path)] = _policies(route.dependant)
+    return declared
+
+
+def test_every_route_declares_exactly_the_expected_access(app):
+    declared = _declared(app)
+    undeclared = sorted(key for key, policies in declared.items() if len(policies) != 1)
+    assert not undeclared, f"routes without exactly one access declaration: {undeclared}"
+    actual = {key: policies[0] for key, policies in declared.items()}
+    assert actual == EXPECTED
+
+
+def _openapi_operations(app: Any) -> list[tuple[str, str]]:
+    operations = []
+    for path, item in app.openapi()["paths"].items():
+        for method in item:
+            operations.append((method.upper(), path))
+    return sorted(operations)
+
+
+def _concrete(path: str) -> str:
+    samples = {"staff_id": "01a20000-0000-7000-8000-000000000000", "code": "NOPE", "device_id": "dev_nope"}
+    return re.sub(r"\{(\w+)\}", lambda m: samples.get(m.group(1), "x"), path)
+
+
+def _expected_allowed(policy: str, role: Role | None) -> bool:
+    if policy == "public":
+        return True
+    if role is None or not policy.startswith("staff:"):
+        return False
+    required = policy.removeprefix("staff:")
+    return required == "*" or required in {str(p) for p in ROLE_PERMISSIONS[role]}
+
+
+def test_openapi_lists_every_route(app):
+    assert set(_openapi_operations(app)) == set(EXPECTED)
+
+
+@pytest.mark.parametrize("role", [None, *Role], ids=lambda r: r.value if r else "anonymous")
+def test_each_role_gets_exactly_its_permissions_on_every_route(client, app, staff, role):
+    headers = staff(role).headers if role else {}
+    wrong = []
+    for method, path in _openapi_operations(app):
+        if path == "/api/v1/auth/logout":
+            continue  # would end this role's session for the routes after it; covered in test_login
+        policy = EXPECTED[(method, path)]
+        response = client.request(
+            method, _concrete(path), headers=headers, json={} if method != "GET" else None
+        )
+        body = (
+            response.json()
+            if response.headers.get("content-type", "").startswith("application/json")
+            else None
+        )
+        code = body["error"]["code"] if isinstance(body, dict) and "error" in body else None
+        if _expected_allowed(policy, role):
+            if response.status_code in (401, 403) and code != "station_out_of_scope":
+                wrong.append((method, path, response.status_code, code, "should be allowed"))
+        elif role is None or policy == "device":
+            if response.status_code != 401:
+                wrong.append((method, path, response.status_code, code, "should be 401"))
+        elif response.status_code != 403 or code != "permission_denied":
+            wrong.append((method, path, response.status_code, code, "should be 403 permission_denied"))
+    assert not wrong
