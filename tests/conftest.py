@@ -60,10 +60,12 @@ def engine(db_kind: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[E
     if db_kind == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'forecourt.sqlite3'}"
     else:
-        url = databases.fresh_postgres_url(f"forecourt_test_{databases.worker_id()}")
+        url = databases.fresh_postgres_url(databases.database_name("main"))
     engine = databases.migrated_engine(url)
     yield engine
     engine.dispose()
+    if db_kind == "postgres":
+        databases.drop_postgres_database(engine.url.database or "")
 
 
 @pytest.fixture(scope="session")
