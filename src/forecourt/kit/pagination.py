@@ -48,4 +48,8 @@ def decode_cursor(cursor: str, *parsers: Callable[[Any], Any]) -> list[Any]:
 
 
 def parse_datetime(value: str) -> datetime:
-    return datetime.fromisoformat(value)
+    """An aware datetime; a cursor without an offset was not made by this API."""
+    parsed = datetime.fromisoformat(value)
+    if parsed.utcoffset() is None:
+        raise ValueError("cursor datetime has no offset")
+    return parsed
