@@ -38,6 +38,7 @@ from forecourt.auth.passwords import (
 )
 from forecourt.auth.permissions import STATION_BOUND_ROLES, Role, permissions_of
 from forecourt.config import Settings
+from forecourt.db.unique import add_unique
 from forecourt.kit.actor import Actor
 from forecourt.kit.clock import utcnow
 from forecourt.kit.crypto import sha256_hex
@@ -106,8 +107,7 @@ def create_user(
         is_active=True,
         created_at=utcnow(),
     )
-    session.add(user)
-    session.flush()
+    add_unique(session, user, UsernameTaken(username=username))
     audit.record(session, actor, "staff.create", "staff_user", user.id, after=_snapshot(user))
     return user
 

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, Select, delete, func, select
 from sqlalchemy.orm import Session
 
 from forecourt.db.keyset import before_key
@@ -79,30 +79,55 @@ def price_at(session: Session, station_id: uuid.UUID, grade_code: str, at: datet
     )
 
 
+def _latest_per_grade(*conditions: ColumnElement[bool]) -> Select[StationPrice]:
+    """For each (grade, effective_from) among matching rows, the row recorded last (a correction
+    recorded later for the same moment replaces the earlier one)."""
+    ranked = (
+        select(
+            StationPrice.id,
+            func.row_number()
+            .over(
+                partition_by=(StationPrice.grade_code, StationPrice.effective_from),
+                order_by=(StationPrice.recorded_at.desc(), StationPrice.id.desc()),
+            )
+            .label("rank"),
+        )
+        .where(*conditions)
+        .subquery()
+    )
+    return select(StationPrice).join(ranked, ranked.c.id == StationPrice.id).where(ranked.c.rank == 1)
+
+
 def prices_at(session: Session, station_id: uuid.UUID, at: datetime) -> list[StationPrice]:
     """The price of every grade in force at ``at`` (one row per grade that has one)."""
-    rows = session.scalars(
-        select(StationPrice)
-        .where(StationPrice.station_id == station_id, StationPrice.effective_from <= at)
-        .order_by(
-            StationPrice.grade_code,
-            StationPrice.effective_from.desc(),
-            StationPrice.recorded_at.desc(),
-            StationPrice.id.desc(),
+    ranked = (
+        select(
+            StationPrice.id,
+            func.row_number()
+            .over(
+                partition_by=StationPrice.grade_code,
+                order_by=(
+                    StationPrice.effective_from.desc(),
+                    StationPrice.recorded_at.desc(),
+                    StationPrice.id.desc(),
+                ),
+            )
+            .label("rank"),
         )
-    ).all()
-    seen: dict[str, StationPrice] = {}
-    for row in rows:
-        seen.setdefault(row.grade_code, row)
-    return list(seen.values())
+        .where(StationPrice.station_id == station_id, StationPrice.effective_from <= at)
+        .subquery()
+    )
+    return list(
+        session.scalars(
+            select(StationPrice).join(ranked, ranked.c.id == StationPrice.id).where(ranked.c.rank == 1)
+        )
+    )
 
 
 def scheduled_prices(session: Session, station_id: uuid.UUID, after: datetime) -> Sequence[StationPrice]:
-    return session.scalars(
-        select(StationPrice)
-        .where(StationPrice.station_id == station_id, StationPrice.effective_from > after)
-        .order_by(StationPrice.effective_from, StationPrice.grade_code)
-    ).all()
+    """Prices recorded to take effect after ``after``, the latest correction of each."""
+    query = _latest_per_grade(StationPrice.station_id == station_id, StationPrice.effective_from > after)
+    return session.scalars(query.order_by(StationPrice.effective_from, StationPrice.grade_code)).all()
 
 
 def price_history(

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from forecourt.audit import service as audit
 from forecourt.db.outbox import publish
+from forecourt.db.unique import add_unique
 from forecourt.kit.actor import Actor
 from forecourt.kit.clock import utcnow
 from forecourt.kit.ids import new_id
@@ -88,8 +89,7 @@ def create_region(session: Session, actor: Actor, *, code: str, name: str) -> Re
     region = Region(
         id=new_id(), brand_id=_default_brand(session).id, code=code, name=name, created_at=utcnow()
     )
-    session.add(region)
-    session.flush()
+    add_unique(session, region, RegionCodeTaken(code=code))
     audit.record(session, actor, "region.create", "region", region.id, after={"code": code, "name": name})
     return region
 
@@ -169,8 +169,7 @@ def create_station(
         created_at=now,
     )
     _check_station_fields(station)
-    session.add(station)
-    session.flush()
+    add_unique(session, station, StationCodeTaken(code=code))
     audit.record(session, actor, "station.create", "station", station.id, after=_snapshot(station))
     return station
 
@@ -301,8 +300,9 @@ def _record_price(
     price_fen: int,
     effective_from: datetime,
     source: str,
+    now: datetime,
 ) -> StationPrice:
-    now = utcnow()
+    previous = repository.price_at(session, station.id, grade.code, effective_from)
     row = StationPrice(
         id=new_id(),
         station_id=station.id,
@@ -314,7 +314,6 @@ def _record_price(
         source=source,
     )
     session.add(row)
-    previous = repository.price_at(session, station.id, grade.code, effective_from)
     audit.record(
         session,
         actor,
@@ -356,7 +355,8 @@ def set_price(
     station = station_in_scope(session, actor, code)
     grade_row = get_grade(session, grade)
     _check_price(grade_row, price_fen)
-    return _record_price(session, actor, station, grade_row, price_fen, effective_from or utcnow(), "station")
+    now = utcnow()
+    return _record_price(session, actor, station, grade_row, price_fen, effective_from or now, "station", now)
 
 
 def set_region_price(
@@ -375,9 +375,11 @@ def set_region_price(
     stations = repository.stations_in_region(session, region.id)
     if not stations:
         raise InvalidPrice("The region has no stations.", region=region.code)
-    moment = effective_from or utcnow()
+    now = utcnow()
+    moment = effective_from or now
     rows = [
-        _record_price(session, actor, station, grade_row, price_fen, moment, "region") for station in stations
+        _record_price(session, actor, station, grade_row, price_fen, moment, "region", now)
+        for station in stations
     ]
     audit.record(
         session,
