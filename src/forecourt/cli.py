@@ -245,11 +245,12 @@ def devices_create(
 def devices_list(station: Annotated[str | None, typer.Option(help="Station code")] = None) -> None:
     """List device credentials."""
     from forecourt.devices import service as devices
+    from forecourt.kit.actor import cli_actor
 
     database = _database()
     with database.transaction(write=False) as session:
         table = Table("device_id", "name", "created", "revoked", "last seen")
-        for device in devices.list_devices(session, station=station):
+        for device in devices.list_devices(session, cli_actor(), station=station):
             table.add_row(
                 device.id,
                 device.name,

@@ -51,9 +51,11 @@ def create_device(
 
 @router.get("/devices", response_model=list[DeviceRead])
 def list_devices(
-    session: SessionDep, _: Annotated[Actor, require(Permission.DEVICES_MANAGE)], station: str | None = None
+    session: SessionDep,
+    actor: Annotated[Actor, require(Permission.DEVICES_MANAGE)],
+    station: str | None = None,
 ) -> list[DeviceRead]:
-    return [_read(session, device) for device in service.list_devices(session, station=station)]
+    return [_read(session, device) for device in service.list_devices(session, actor, station=station)]
 
 
 @router.post("/devices/{device_id}/revoke", response_model=DeviceRead)

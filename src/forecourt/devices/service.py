@@ -105,8 +105,12 @@ def revoke_device(session: Session, actor: Actor, device_id: str) -> Device:
     return device
 
 
-def list_devices(session: Session, *, station: str | None = None) -> Sequence[Device]:
-    station_id = stations.get_station(session, station).id if station else None
+def list_devices(session: Session, actor: Actor, *, station: str | None = None) -> Sequence[Device]:
+    """Devices of one station or all; station-bound staff see their own station's only."""
+    if station:
+        station_id: uuid.UUID | None = stations.station_in_scope(session, actor, station).id
+    else:
+        station_id = actor.station_id
     return repository.list_devices(session, station_id)
 
 
@@ -123,9 +127,9 @@ def authenticate_request(
     body: bytes,
     max_skew_seconds: int,
 ) -> DeviceIdentity:
-    if not timestamp.isdigit() or len(timestamp) > 12:
+    if not signing.TIMESTAMP_PATTERN.fullmatch(timestamp):
         raise DeviceAuthMalformed("X-Timestamp is unix seconds.")
-    if not signing.NONCE_PATTERN.match(nonce):
+    if not signing.NONCE_PATTERN.fullmatch(nonce):
         raise DeviceAuthMalformed("X-Nonce has 8 to 64 characters: letters, digits, - and _.")
     now = utcnow()
     if abs(int(timestamp) - now.timestamp()) > max_skew_seconds:

@@ -11,7 +11,9 @@ import hashlib
 import hmac
 import re
 
-NONCE_PATTERN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+NONCE_PATTERN = re.compile(r"[A-Za-z0-9_-]{8,64}")
+TIMESTAMP_PATTERN = re.compile(r"[0-9]{1,12}")
+SIGNATURE_PATTERN = re.compile(r"[0-9a-fA-F]{64}")
 
 
 def canonical_request(method: str, path: str, timestamp: str, nonce: str, body: bytes) -> bytes:
@@ -27,6 +29,8 @@ def sign(secret: str, method: str, path: str, timestamp: str, nonce: str, body: 
 def signature_matches(
     secret: str, signature: str, method: str, path: str, timestamp: str, nonce: str, body: bytes
 ) -> bool:
+    if not SIGNATURE_PATTERN.fullmatch(signature):
+        return False
     return hmac.compare_digest(sign(secret, method, path, timestamp, nonce, body), signature.lower())
 
 
