@@ -22,6 +22,7 @@ from forecourt.app import create_app
 from forecourt.config import Settings
 from forecourt.db.engine import is_sqlite
 from forecourt.db.session import Database
+from forecourt.kit.logging import configure_logging
 from tests.fixtures import databases
 from tests.fixtures.builders import StaffLogin, make_staff
 
@@ -36,6 +37,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    configure_logging("INFO", "console")
     if config.getoption("--db") != "postgres" or os.environ.get("PYTEST_XDIST_WORKER"):
         return
     problem = databases.postgres_reachable()

@@ -79,7 +79,9 @@ class Settings(BaseSettings):
         """The database file of a SQLite URL, or None for PostgreSQL or an in-memory database."""
         if not self.is_sqlite:
             return None
-        path = self.database_url.split("///", 1)[-1]
+        from sqlalchemy.engine import make_url
+
+        path = make_url(self.database_url).database
         if not path or path == ":memory:":
             return None
         return Path(path)
