@@ -228,4 +228,5 @@ def test_nonces_outside_the_alphabet_or_length_are_invalid(nonce):
 def test_a_nonce_with_a_trailing_newline_is_invalid():
     """``$`` also matches before a final newline: the pattern must anchor at the very end of the value."""
     assert not NONCE_PATTERN.fullmatch("abcdefgh\n")
-    assert not NONCE_PATTERN.fullmatch("A" * 64 + "\n")  # 65 characters: would not even fit device_nonces.nonce
+    # 65 characters: would not even fit device_nonces.nonce
+    assert not NONCE_PATTERN.fullmatch("A" * 64 + "\n")
