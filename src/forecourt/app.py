@@ -17,6 +17,9 @@ from forecourt.errors import install_error_handlers
 from forecourt.kit.crypto import keyring_for
 from forecourt.kit.ratelimit import RateLimiter
 from forecourt.kit.request_context import RequestContextMiddleware
+from forecourt.members.member_auth import SmsLimits
+from forecourt.members.pii import Pii
+from forecourt.members.sms import InboxProvider
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
@@ -54,6 +57,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.keyring = keyring_for(settings.encryption_keys)
     app.state.rate_limiter = RateLimiter(settings.rate_limit_storage)
     app.state.login_guard = LoginGuard(app.state.rate_limiter, settings)
+    app.state.pii = Pii(app.state.keyring, settings.secret_key)
+    app.state.sms_provider = InboxProvider(echo=settings.sms_echo)
+    app.state.sms_limits = SmsLimits(
+        app.state.rate_limiter, per_phone=settings.sms_limit_per_phone, per_ip=settings.sms_limit_per_ip
+    )
 
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware)
@@ -65,9 +73,22 @@ def _include_routers(app: FastAPI) -> None:
     from forecourt.audit.endpoints import router as audit_router
     from forecourt.auth.endpoints import router as auth_router
     from forecourt.devices.endpoints import router as devices_router
+    from forecourt.members.auth_endpoints import router as member_auth_router
+    from forecourt.members.endpoints import router as members_router
+    from forecourt.members.me_endpoints import router as me_router
     from forecourt.ops.endpoints import router as ops_router
     from forecourt.pos.endpoints import router as pos_router
     from forecourt.stations.endpoints import router as stations_router
 
-    for router in (ops_router, auth_router, stations_router, devices_router, pos_router, audit_router):
+    for router in (
+        ops_router,
+        auth_router,
+        member_auth_router,
+        stations_router,
+        devices_router,
+        members_router,
+        me_router,
+        pos_router,
+        audit_router,
+    ):
         app.include_router(router)

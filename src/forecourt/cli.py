@@ -29,9 +29,11 @@ app = typer.Typer(
 users_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
 devices_app = typer.Typer(help="POS device credentials.", no_args_is_help=True)
 jobs_app = typer.Typer(help="Batch jobs.", no_args_is_help=True)
+members_app = typer.Typer(help="Members.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(devices_app, name="devices")
 app.add_typer(jobs_app, name="jobs")
+app.add_typer(members_app, name="members")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -113,7 +115,8 @@ def demo(
             for suffix in ("", "-wal", "-shm"):
                 Path(f"{DEMO_DATABASE}{suffix}").unlink(missing_ok=True)
         os.environ["FORECOURT_DATABASE_URL"] = f"sqlite:///{DEMO_DATABASE}"
-        get_settings.cache_clear()
+    os.environ.setdefault("FORECOURT_SMS_ECHO", "true")  # member login codes appear on the console
+    get_settings.cache_clear()
     settings = get_settings()
     port = port or settings.port
     database = _database(settings)
@@ -136,6 +139,7 @@ def demo(
             summary = loader.load(
                 database,
                 keyring_for(settings.encryption_keys),
+                settings.secret_key,
                 lambda label: progress.update(task, advance=1, description=f"loading demo data: {label}"),
             )
     database.engine.dispose()
@@ -160,6 +164,11 @@ def _print_demo_guide(host: str, port: int, summary: DemoSummary | None) -> None
     if summary is not None:
         console.print(f"POS device for S001: device_id [bold]{summary.device_id}[/bold]")
         console.print(f"                     secret    [bold]{summary.device_secret}[/bold] (shown once)")
+        if summary.drivers:
+            console.print(
+                "Demo drivers (member login: POST /api/v1/member-auth/sms-codes, the code is printed here): "
+                + ", ".join(f"{driver.name} {driver.phone}" for driver in summary.drivers)
+            )
     console.print()
 
 
@@ -274,6 +283,55 @@ def devices_revoke(device_id: Annotated[str, typer.Argument(help="The device id"
     except AppError as exc:
         raise _fail(exc.message) from exc
     console.print(f"revoked {device_id}")
+
+
+@members_app.command("import")
+def members_import(
+    file: Annotated[Path, typer.Argument(help="A .csv (UTF-8) or .xlsx file with a header row", exists=True)],
+    errors: Annotated[
+        Path | None, typer.Option(help="Where to write the error file (default FILE.errors.csv)")
+    ] = None,
+    batch_size: Annotated[int, typer.Option(min=1, max=10000)] = 1000,
+) -> None:
+    """Import members: valid rows go in whole, every other row is reported in the error file."""
+    from forecourt.kit.actor import cli_actor
+    from forecourt.kit.crypto import keyring_for
+    from forecourt.members import imports
+    from forecourt.members.pii import Pii
+
+    settings = get_settings()
+    database = _database(settings)
+    content = file.read_bytes()
+    pii = Pii(keyring_for(settings.encryption_keys), settings.secret_key)
+    with Progress(
+        TextColumn("importing {task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
+        task = progress.add_task(file.name, total=None)
+        try:
+            report = imports.run_import(
+                database.run,
+                cli_actor(),
+                pii,
+                filename=file.name,
+                content=content,
+                batch_size=batch_size,
+                progress=lambda done: progress.update(task, completed=done),
+            )
+        except AppError as exc:
+            raise _fail(exc.message) from exc
+    console.print(
+        f"{report.total_rows} rows: [green]{report.imported} imported[/green], "
+        f"{report.skipped} skipped, [red]{report.failed} failed[/red]"
+    )
+    if report.rows:
+        target = errors or file.with_name(file.name + ".errors.csv")
+        target.write_text(imports.rows_as_csv(report), encoding="utf-8")
+        console.print(f"row-by-row report: {target}")
+    database.engine.dispose()
 
 
 @jobs_app.command("list")

@@ -44,6 +44,12 @@ class Settings(BaseSettings):
     """Comma-separated ``key_id:base64(32 bytes)`` AES-256 keys; the first encrypts, all decrypt."""
 
     staff_token_ttl_minutes: int = Field(default=12 * 60, ge=5)
+    member_access_ttl_minutes: int = Field(default=120, ge=5)
+    member_refresh_ttl_days: int = Field(default=30, ge=1)
+    sms_limit_per_phone: str = "5 per hour"
+    sms_limit_per_ip: str = "30 per hour"
+    sms_echo: bool = False
+    """Print each SMS on the console too (the demo turns it on, so codes can be read there)."""
     login_max_failures_per_user: int = 5
     login_max_failures_per_ip: int = 30
     login_failure_window_seconds: int = 15 * 60

@@ -25,6 +25,10 @@ class AppError(Exception):
     status: ClassVar[int] = 400
     code: ClassVar[str] = "bad_request"
     default_message: ClassVar[str] = "The request cannot be carried out."
+    keeps_changes: ClassVar[bool] = False
+    """True for the few refusals whose bookkeeping must survive them (a wrong SMS code counts as a
+    try; a taken plate leaves a transfer request): the request's transaction commits, then the error
+    is returned. Everything else an error touched is rolled back."""
 
     def __init__(self, message: str | None = None, **details: Any) -> None:
         self.message = message or self.default_message

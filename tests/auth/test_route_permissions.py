@@ -46,6 +46,43 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/devices/{device_id}/revoke"): "staff:devices:manage",
     ("GET", "/api/v1/pos/status"): "device",
     ("GET", "/api/v1/audit"): "staff:audit:read",
+    ("POST", "/api/v1/pos/identify"): "device",
+    ("POST", "/api/v1/member-auth/sms-codes"): "public",
+    ("POST", "/api/v1/member-auth/login"): "public",
+    ("POST", "/api/v1/member-auth/refresh"): "public",
+    ("POST", "/api/v1/member-auth/logout"): "member",
+    ("POST", "/api/v1/members"): "staff:members:write",
+    ("GET", "/api/v1/members"): "staff:members:read",
+    ("GET", "/api/v1/members/{member_id}"): "staff:members:read",
+    ("POST", "/api/v1/members/{member_id}/reveal"): "staff:members:pii",
+    ("PATCH", "/api/v1/members/{member_id}"): "staff:members:write",
+    ("POST", "/api/v1/members/{member_id}/plates"): "staff:members:write",
+    ("DELETE", "/api/v1/members/{member_id}/plates/{plate}"): "staff:members:write",
+    ("POST", "/api/v1/members/{member_id}/vehicles"): "staff:members:write",
+    ("PATCH", "/api/v1/members/{member_id}/vehicles/{vehicle_id}"): "staff:members:write",
+    ("DELETE", "/api/v1/members/{member_id}/vehicles/{vehicle_id}"): "staff:members:write",
+    ("POST", "/api/v1/members/{member_id}/tags"): "staff:tags:manage",
+    ("DELETE", "/api/v1/members/{member_id}/tags/{tag}"): "staff:tags:manage",
+    ("POST", "/api/v1/members/{member_id}/erase"): "staff:members:erase",
+    ("GET", "/api/v1/plate-transfers"): "staff:plates:transfer",
+    ("POST", "/api/v1/plate-transfers/{transfer_id}/approve"): "staff:plates:transfer",
+    ("POST", "/api/v1/plate-transfers/{transfer_id}/reject"): "staff:plates:transfer",
+    ("GET", "/api/v1/tags"): "staff:members:read",
+    ("POST", "/api/v1/tags"): "staff:tags:manage",
+    ("POST", "/api/v1/member-imports"): "staff:members:import",
+    ("GET", "/api/v1/me"): "member",
+    ("PATCH", "/api/v1/me"): "member",
+    ("DELETE", "/api/v1/me"): "member",
+    ("GET", "/api/v1/me/plates"): "member",
+    ("POST", "/api/v1/me/plates"): "member",
+    ("DELETE", "/api/v1/me/plates/{plate}"): "member",
+    ("GET", "/api/v1/me/plate-transfers"): "member",
+    ("GET", "/api/v1/me/vehicles"): "member",
+    ("POST", "/api/v1/me/vehicles"): "member",
+    ("PATCH", "/api/v1/me/vehicles/{vehicle_id}"): "member",
+    ("DELETE", "/api/v1/me/vehicles/{vehicle_id}"): "member",
+    ("GET", "/api/v1/me/member-code"): "member",
+    ("GET", "/api/v1/me/export"): "member",
 }
 
 FRAMEWORK_ROUTES = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
@@ -90,7 +127,15 @@ def _openapi_operations(app: Any) -> list[tuple[str, str]]:
 
 
 def _concrete(path: str) -> str:
-    samples = {"staff_id": "01a20000-0000-7000-8000-000000000000", "code": "NOPE", "device_id": "dev_nope"}
+    nobody = "01a20000-0000-7000-8000-000000000000"
+    samples = {
+        "staff_id": nobody,
+        "member_id": nobody,
+        "vehicle_id": nobody,
+        "transfer_id": nobody,
+        "code": "NOPE",
+        "device_id": "dev_nope",
+    }
     return re.sub(r"\{(\w+)\}", lambda m: samples.get(m.group(1), "x"), path)
 
 
@@ -127,7 +172,7 @@ def test_each_role_gets_exactly_its_permissions_on_every_route(client, app, staf
         if _expected_allowed(policy, role):
             if response.status_code in (401, 403) and code != "station_out_of_scope":
                 wrong.append((method, path, response.status_code, code, "should be allowed"))
-        elif role is None or policy == "device":
+        elif role is None or policy in ("device", "member"):
             if response.status_code != 401:
                 wrong.append((method, path, response.status_code, code, "should be 401"))
         elif response.status_code != 403 or code != "permission_denied":

@@ -38,25 +38,50 @@ class Permission(StrEnum):
     STAFF_MANAGE = "staff:manage"
     AUDIT_READ = "audit:read"
     OUTBOX_READ = "outbox:read"
+    MEMBERS_READ = "members:read"
+    """Find members and see them masked."""
+    MEMBERS_WRITE = "members:write"
+    """Register members, edit profiles, plates and vehicles."""
+    MEMBERS_PII = "members:pii"
+    """See a member's phone, name and ID number unmasked (each view is audited)."""
+    MEMBERS_ERASE = "members:erase"
+    """Erase a member's personal data at their request."""
+    MEMBERS_IMPORT = "members:import"
+    PLATES_TRANSFER = "plates:transfer"
+    """Approve or reject plate transfer requests."""
+    TAGS_MANAGE = "tags:manage"
 
 
 _EVERYONE_IN_OPERATIONS = {Permission.STATIONS_READ}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
-    Role.MARKETING: frozenset(_EVERYONE_IN_OPERATIONS),
-    Role.FINANCE: frozenset(_EVERYONE_IN_OPERATIONS),
-    Role.SERVICE: frozenset(_EVERYONE_IN_OPERATIONS),
+    Role.MARKETING: frozenset({*_EVERYONE_IN_OPERATIONS, Permission.MEMBERS_READ, Permission.TAGS_MANAGE}),
+    Role.FINANCE: frozenset({*_EVERYONE_IN_OPERATIONS, Permission.MEMBERS_READ}),
+    Role.SERVICE: frozenset(
+        {
+            *_EVERYONE_IN_OPERATIONS,
+            Permission.MEMBERS_READ,
+            Permission.MEMBERS_WRITE,
+            Permission.MEMBERS_PII,
+            Permission.MEMBERS_ERASE,
+            Permission.PLATES_TRANSFER,
+            Permission.TAGS_MANAGE,
+        }
+    ),
     Role.STATION_MANAGER: frozenset(
         {
             *_EVERYONE_IN_OPERATIONS,
             Permission.STATIONS_OPERATE,
             Permission.PRICES_WRITE,
             Permission.DEVICES_MANAGE,
+            Permission.MEMBERS_READ,
+            Permission.MEMBERS_WRITE,
+            Permission.PLATES_TRANSFER,
         }
     ),
-    Role.ATTENDANT: frozenset(_EVERYONE_IN_OPERATIONS),
-    Role.AGENT: frozenset(_EVERYONE_IN_OPERATIONS),
+    Role.ATTENDANT: frozenset({*_EVERYONE_IN_OPERATIONS, Permission.MEMBERS_READ, Permission.MEMBERS_WRITE}),
+    Role.AGENT: frozenset({*_EVERYONE_IN_OPERATIONS, Permission.MEMBERS_READ, Permission.MEMBERS_WRITE}),
     Role.PARTNER: frozenset(),
 }
 

@@ -84,8 +84,12 @@ class Database:
         try:
             yield session
             session.commit()
-        except BaseException:
-            session.rollback()
+        except BaseException as exc:
+            if getattr(exc, "keeps_changes", False):
+                session.commit()
+                self.notify_committed(session)
+            else:
+                session.rollback()
             raise
         finally:
             session.close()
@@ -133,8 +137,12 @@ class TransactionalRoute(APIRoute):
                         await _async_sleep(_backoff(attempt))
                         continue
                     raise
-                except BaseException:
-                    await run_in_threadpool(_rollback_and_close, session)
+                except BaseException as exc:
+                    if getattr(exc, "keeps_changes", False):
+                        await run_in_threadpool(_commit_and_close, session)
+                        database.notify_committed(session)
+                    else:
+                        await run_in_threadpool(_rollback_and_close, session)
                     raise
                 await run_in_threadpool(session.close)
                 database.notify_committed(session)
@@ -142,6 +150,13 @@ class TransactionalRoute(APIRoute):
             raise AssertionError("unreachable")
 
         return transactional_handler
+
+
+def _commit_and_close(session: Session) -> None:
+    try:
+        session.commit()
+    finally:
+        session.close()
 
 
 def _rollback_and_close(session: Session) -> None:

@@ -2,7 +2,7 @@
 
 A brand, two regions, six stations around Kunming with pumps and prices for every grade (a past
 price adjustment and one scheduled for the next adjustment window), staff of every role, and one
-POS device credential.
+POS device credential; then 2,000 members with plates, vehicles and profiles.
 """
 
 from __future__ import annotations
@@ -18,10 +18,12 @@ from forecourt.auth import service as auth
 from forecourt.auth.errors import StaffNotFound
 from forecourt.auth.permissions import Role
 from forecourt.db.session import Database
+from forecourt.demo import members as demo_members
 from forecourt.devices import service as devices
 from forecourt.kit.actor import Actor
 from forecourt.kit.clock import chain_zone, utcnow
 from forecourt.kit.crypto import KeyRing
+from forecourt.members.pii import Pii
 from forecourt.stations import service as stations
 
 DEMO_ACTOR = Actor(kind="system", id=None, label="demo-loader")
@@ -71,6 +73,7 @@ class DemoSummary:
     device_id: str = ""
     device_secret: str = ""
     stations: int = 0
+    drivers: list[demo_members.DemoDriver] = field(default_factory=list)
 
 
 def is_loaded(database: Database) -> bool:
@@ -91,7 +94,9 @@ def _station_prices(rng: random.Random, base: dict[str, int]) -> dict[str, int]:
     }
 
 
-def load(database: Database, keyring: KeyRing, advance: Callable[[str], None] | None = None) -> DemoSummary:
+def load(
+    database: Database, keyring: KeyRing, secret_key: str, advance: Callable[[str], None] | None = None
+) -> DemoSummary:
     """Create the demo chain; ``advance`` is called once per step (for a progress bar)."""
     step = advance or (lambda _label: None)
     rng = random.Random(20261122)  # noqa: S311 - demo data, not security
@@ -187,7 +192,10 @@ def load(database: Database, keyring: KeyRing, advance: Callable[[str], None] | 
         issued = devices.create_device(session, DEMO_ACTOR, keyring, station="S001", name="1号收银台")
         summary.device_id, summary.device_secret = issued.device.id, issued.secret
     step("POS device")
+    summary.drivers = demo_members.load_members(
+        lambda work: database.run(work), Pii(keyring, secret_key), DEMO_ACTOR, step
+    )
     return summary
 
 
-STEPS = 1 + len(STATIONS) + 1 + len(STAFF) + 1
+STEPS = 1 + len(STATIONS) + 1 + len(STAFF) + 1 + demo_members.STEPS

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from forecourt.db.session import api_router, get_session
 from forecourt.devices.dependencies import device_access
 from forecourt.devices.service import DeviceIdentity
 from forecourt.kit.clock import utcnow
+from forecourt.members import identify as members_identify
+from forecourt.members import repository as members_repository
+from forecourt.members import service as members
+from forecourt.members.facts import facts_of
+from forecourt.members.schemas import IdentifyRequest, IdentifyResponse, Points, PosMember, TierRef
+from forecourt.pos.errors import DeviceStationMismatch
 from forecourt.pos.schemas import PosStatus
 from forecourt.stations import service as stations
 
@@ -31,4 +37,32 @@ def pos_status(
         station_open=station.is_open,
         server_time=now,
         server_timestamp=int(now.timestamp()),
+    )
+
+
+@router.post("/identify", response_model=IdentifyResponse)
+def identify(
+    body: IdentifyRequest,
+    request: Request,
+    session: Annotated[Session, Depends(get_session)],
+    device: Annotated[DeviceIdentity, device_access],
+) -> IdentifyResponse:
+    """Find the member at the pump by phone, plate, scanned member code or card number."""
+    station = stations.get_station(session, body.station)
+    if station.id != device.station_id:
+        raise DeviceStationMismatch(station=body.station)
+    pii = request.app.state.pii
+    member = members_identify.identify(session, pii, body.identifier.type, body.identifier.value, utcnow())
+    facts = facts_of(session, member)
+    return IdentifyResponse(
+        member=PosMember(
+            id=member.id,
+            card_no=member.card_no,
+            name=members.personal(pii, member, reveal=False).name,
+            tier=TierRef(code=facts.tier_code, name=facts.tier_name),
+            points=Points(available=facts.points_available, pending=facts.points_pending),
+            wallet_balance_fen=facts.wallet_balance_fen,
+            plates=[row.plate for row in members_repository.plates_of(session, member.id)],
+        ),
+        coupons=[],
     )

@@ -72,6 +72,11 @@ def _default_brand(session: Session) -> Brand:
     return brand
 
 
+def brand_name(session: Session) -> str:
+    """The chain's name, as it signs text messages."""
+    return _default_brand(session).name
+
+
 def _code(code: str, what: str) -> str:
     normalised = domain.normalise_code(code)
     if normalised is None:

@@ -1,0 +1,1 @@
+"""Members and identity: registration, phones, plates, cards, member codes, profiles, tags, privacy."""
