@@ -134,7 +134,8 @@ def load_members(
     for start in range(0, MEMBER_COUNT, BATCH):
 
         def batch(session: Session, start: int = start) -> None:
-            for _ in range(start, min(start + BATCH, MEMBER_COUNT)):
+            made = 0
+            while made < min(BATCH, MEMBER_COUNT - start):
                 phone = rng.choice(MOBILE_PREFIXES) + f"{rng.randrange(10**8):08d}"
                 if phone in phones:
                     continue
@@ -143,6 +144,7 @@ def load_members(
                 kind = rng.random()
                 car = rng.choice(ELECTRIC if kind < 0.15 else TRUCKS if kind < 0.27 else CARS)
                 complete = rng.random() < 0.55
+                plate = _plate(rng, car[2] == "ev")
                 try:
                     member = members.register(
                         session,
@@ -154,7 +156,7 @@ def load_members(
                             gender=gender,
                             birthday=birthday if complete or rng.random() < 0.5 else None,
                             occupation=occupation if complete else None,
-                            plates=[_plate(rng, car[2] == "ev")],
+                            plates=[plate],
                             marketing_consent=rng.random() < 0.6,
                             home_station=f"S00{rng.randint(1, 6)}"
                             if complete or rng.random() < 0.3
@@ -170,6 +172,7 @@ def load_members(
                         actor,
                         member,
                         model=car[0],
+                        plate=plate,
                         displacement_cc=car[1],
                         fuel_preference=car[2],
                         yearly_mileage_km=rng.randrange(6, 60) * 1000
@@ -180,6 +183,7 @@ def load_members(
                     tags.assign(session, actor, member, "ride_hailing")
                 joined = now - timedelta(days=rng.randrange(730), minutes=rng.randrange(1440))
                 member.created_at = member.updated_at = joined
+                made += 1
                 if len(shown) < 3:
                     shown.append(DemoDriver(phone=phone, name=name))
 
