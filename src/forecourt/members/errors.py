@@ -126,3 +126,7 @@ class PlateTransferRequested(PlateTaken):
     """``plate_taken``, after opening a transfer request that must survive the refusal."""
 
     keeps_changes = True
+    default_message = (
+        "The plate belongs to another member; a transfer request was opened for staff to approve "
+        "once they have seen the vehicle licence."
+    )

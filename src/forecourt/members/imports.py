@@ -71,7 +71,21 @@ class RowProblem(Exception):
 
 
 def read_rows(filename: str, content: bytes) -> Iterator[dict[str, Any]]:
-    """Rows as {field: value} keyed by our field names (Chinese or English headers accepted)."""
+    """Rows as {field: value} keyed by our field names (Chinese or English headers accepted).
+
+    The file type and header are checked at once (InvalidImport), the rows read lazily."""
+    raw_rows, fields = _open(filename, content)
+    return _records(raw_rows, fields)
+
+
+def _records(raw_rows: Iterator[list[Any]], fields: list[str | None]) -> Iterator[dict[str, Any]]:
+    for values in raw_rows:
+        if all(value in (None, "") for value in values):
+            continue
+        yield {name: value for name, value in zip(fields, values, strict=False) if name is not None}
+
+
+def _open(filename: str, content: bytes) -> tuple[Iterator[list[Any]], list[str | None]]:
     if len(content) > MAX_FILE_BYTES:
         raise InvalidImport(f"The file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB.")
     if filename.lower().endswith(".xlsx"):
@@ -88,10 +102,7 @@ def read_rows(filename: str, content: bytes) -> Iterator[dict[str, Any]]:
         raise InvalidImport(
             "The header row needs a phone column (phone / 手机号).", header=[str(c) for c in header]
         )
-    for values in raw_rows:
-        if all(value in (None, "") for value in values):
-            continue
-        yield {name: value for name, value in zip(fields, values, strict=False) if name is not None}
+    return raw_rows, fields
 
 
 def _csv_rows(content: bytes) -> Iterator[list[Any]]:
@@ -155,6 +166,13 @@ def _consent(value: Any) -> bool:
     if text in _NO:
         return False
     raise RowProblem("invalid_consent", "Marketing consent is yes/no (是/否).")
+
+
+def _phone_or_none(value: Any) -> str | None:
+    try:
+        return normalise_phone(_text(value) or "")
+    except AppError:
+        return None
 
 
 @dataclass
@@ -365,7 +383,7 @@ def run_import(
         try:
             batch.append(check_row(number, values, pii, today))
         except RowProblem as problem:
-            state.report(number, "failed", problem.code, problem.message)
+            state.report(number, "failed", problem.code, problem.message, _phone_or_none(values.get("phone")))
         if len(batch) >= batch_size:
             _commit_batch(run, actor, pii, batch, state, now)
             batch = []
