@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 # Development-only key material. Anything derived from these is worthless outside a laptop.
 DEV_SECRET_KEY = "dev-secret-key-do-not-use-in-production"  # noqa: S105 - refused in production
 DEV_ENCRYPTION_KEYS = "dev1:" + base64.urlsafe_b64encode(b"forecourt-development-aes-key-32").decode()
+DEV_LEDGER_SIGNING_KEY = "ldev1:" + base64.urlsafe_b64encode(b"forecourt-dev-ledger-ed25519-key").decode()
 
 DEFAULT_SQLITE_PATH = Path("var") / "forecourt.sqlite3"
 
@@ -42,6 +43,12 @@ class Settings(BaseSettings):
 
     encryption_keys: str = DEV_ENCRYPTION_KEYS
     """Comma-separated ``key_id:base64(32 bytes)`` AES-256 keys; the first encrypts, all decrypt."""
+
+    ledger_signing_key: str = DEV_LEDGER_SIGNING_KEY
+    """``key_id:base64(32-byte Ed25519 seed)``: signs every ledger posting and digest."""
+    ledger_verify_keys: str = ""
+    """Comma-separated ``key_id:base64(Ed25519 public key)`` of retired signing keys, so ``ledger
+    verify`` still checks postings signed before a rotation."""
 
     staff_token_ttl_minutes: int = Field(default=12 * 60, ge=5)
     member_access_ttl_minutes: int = Field(default=120, ge=5)
@@ -101,6 +108,8 @@ class Settings(BaseSettings):
             problems.append("FORECOURT_SECRET_KEY is the development default")
         if DEV_ENCRYPTION_KEYS.split(",")[0] in self.encryption_keys.split(","):
             problems.append("FORECOURT_ENCRYPTION_KEYS contains the development key")
+        if self.ledger_signing_key == DEV_LEDGER_SIGNING_KEY:
+            problems.append("FORECOURT_LEDGER_SIGNING_KEY is the development default")
         path = self.sqlite_path()
         if self.is_sqlite and path is None:
             problems.append("an in-memory SQLite database loses everything on restart")

@@ -13,6 +13,7 @@ def _production(**overrides: str) -> Settings:
         "database_url": "postgresql://forecourt@db.internal/forecourt",
         "secret_key": "a-real-secret-from-the-vault-0123456789",
         "encryption_keys": "k2026:" + base64.urlsafe_b64encode(b"0123456789abcdef0123456789abcdef").decode(),
+        "ledger_signing_key": "l2026:" + base64.urlsafe_b64encode(b"fedcba9876543210fedcba9876543210").decode(),
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
@@ -25,6 +26,11 @@ def test_production_starts_with_real_keys_and_a_real_database():
 def test_production_refuses_the_development_secret_key():
     with pytest.raises(ConfigError, match="SECRET_KEY"):
         _production(secret_key=Settings().secret_key).check_production()
+
+
+def test_production_refuses_the_development_ledger_signing_key():
+    with pytest.raises(ConfigError, match="LEDGER_SIGNING_KEY"):
+        _production(ledger_signing_key=Settings().ledger_signing_key).check_production()
 
 
 def test_production_refuses_the_development_encryption_key():

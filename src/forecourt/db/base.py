@@ -36,5 +36,6 @@ def import_all_models() -> None:
     import forecourt.db.outbox
     import forecourt.devices.models
     import forecourt.jobs.models
+    import forecourt.ledger.models
     import forecourt.members.models
     import forecourt.stations.models  # noqa: F401

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -267,6 +267,10 @@ def _import_batch(
 ) -> None:
     """Insert the rows of a batch that pass the database checks. Mutates ``state`` only on success
     of the whole batch (the caller passes a copy-on-retry state)."""
+    if session.get_bind().dialect.name == "postgresql":
+        # The tables grow fast during an import; a cached generic plan made while they were small
+        # would keep scanning them whole. Plan each look-up afresh.
+        session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
     phone_indexes = [row.prepared.phone_index for row in batch]
     existing_phones = set(
         session.scalars(select(Member.phone_index).where(Member.phone_index.in_(phone_indexes)))
