@@ -17,6 +17,7 @@ from forecourt.errors import install_error_handlers
 from forecourt.kit.crypto import keyring_for
 from forecourt.kit.ratelimit import RateLimiter
 from forecourt.kit.request_context import RequestContextMiddleware
+from forecourt.ledger.chain import signer_for
 from forecourt.members.member_auth import SmsLimits
 from forecourt.members.pii import Pii
 from forecourt.members.sms import InboxProvider
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.rate_limiter = RateLimiter(settings.rate_limit_storage)
     app.state.login_guard = LoginGuard(app.state.rate_limiter, settings)
     app.state.pii = Pii(app.state.keyring, settings.secret_key)
+    app.state.ledger_signer = signer_for(settings.ledger_signing_key)
     app.state.sms_provider = InboxProvider(echo=settings.sms_echo)
     app.state.sms_limits = SmsLimits(
         app.state.rate_limiter, per_phone=settings.sms_limit_per_phone, per_ip=settings.sms_limit_per_ip
@@ -73,6 +75,7 @@ def _include_routers(app: FastAPI) -> None:
     from forecourt.audit.endpoints import router as audit_router
     from forecourt.auth.endpoints import router as auth_router
     from forecourt.devices.endpoints import router as devices_router
+    from forecourt.ledger.endpoints import router as ledger_router
     from forecourt.members.auth_endpoints import router as member_auth_router
     from forecourt.members.endpoints import router as members_router
     from forecourt.members.me_endpoints import router as me_router
@@ -88,6 +91,7 @@ def _include_routers(app: FastAPI) -> None:
         devices_router,
         members_router,
         me_router,
+        ledger_router,
         pos_router,
         audit_router,
     ):

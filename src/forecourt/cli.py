@@ -30,10 +30,12 @@ users_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
 devices_app = typer.Typer(help="POS device credentials.", no_args_is_help=True)
 jobs_app = typer.Typer(help="Batch jobs.", no_args_is_help=True)
 members_app = typer.Typer(help="Members.", no_args_is_help=True)
+ledger_app = typer.Typer(help="The points and money ledger.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(devices_app, name="devices")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(members_app, name="members")
+app.add_typer(ledger_app, name="ledger")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -332,6 +334,32 @@ def members_import(
         target.write_text(imports.rows_as_csv(report), encoding="utf-8")
         console.print(f"row-by-row report: {target}")
     database.engine.dispose()
+
+
+@ledger_app.command("verify")
+def ledger_verify(
+    all_problems: Annotated[
+        bool, typer.Option("--all", help="List every problem, not just the first")
+    ] = False,
+) -> None:
+    """Recompute hashes, signatures, chains, balances; exit 1 naming the first bad posting if any."""
+    from forecourt.ledger import verify
+    from forecourt.ledger.chain import signer_for
+
+    settings = get_settings()
+    database = _database(settings)
+    keys = verify.public_keys(signer_for(settings.ledger_signing_key), settings.ledger_verify_keys)
+    with database.transaction(write=False) as session:
+        report = verify.verify(session, keys, stop_at_first=not all_problems)
+    database.engine.dispose()
+    summary = f"{report.postings} postings, {report.entries} entries, {report.accounts} accounts"
+    if report.intact:
+        console.print(f"[green]ledger intact[/green]: {summary}")
+        return
+    for problem in report.problems:
+        console.print(f"[red]{problem}[/red]")
+    console.print(f"ledger NOT intact ({summary} checked)")
+    raise typer.Exit(1)
 
 
 @jobs_app.command("list")

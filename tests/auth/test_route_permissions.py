@@ -83,6 +83,10 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("DELETE", "/api/v1/me/vehicles/{vehicle_id}"): "member",
     ("GET", "/api/v1/me/member-code"): "member",
     ("GET", "/api/v1/me/export"): "member",
+    ("GET", "/api/v1/members/{member_id}/points"): "staff:members:read",
+    ("GET", "/api/v1/members/{member_id}/ledger"): "staff:members:read",
+    ("GET", "/api/v1/me/points"): "member",
+    ("GET", "/api/v1/me/ledger"): "member",
 }
 
 FRAMEWORK_ROUTES = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}

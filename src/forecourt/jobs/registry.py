@@ -24,7 +24,7 @@ from forecourt.kit.clock import utcnow
 from forecourt.kit.ids import new_id
 
 # Modules whose import registers jobs.
-JOB_MODULES = ("forecourt.jobs.builtin", "forecourt.members.jobs")
+JOB_MODULES = ("forecourt.jobs.builtin", "forecourt.members.jobs", "forecourt.ledger.jobs")
 
 
 @dataclass(frozen=True)

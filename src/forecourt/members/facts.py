@@ -6,6 +6,7 @@ member has no points, the entry tier and an empty wallet.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -26,6 +27,8 @@ class MemberFacts:
 
 FactProvider = Callable[[Session, Member, MemberFacts], None]
 PROVIDERS: list[FactProvider] = []
+PROVIDER_MODULES = ("forecourt.ledger.member_facts",)
+"""Modules whose import registers providers (imported on first use)."""
 
 
 def fact_provider(function: FactProvider) -> FactProvider:
@@ -34,6 +37,8 @@ def fact_provider(function: FactProvider) -> FactProvider:
 
 
 def facts_of(session: Session, member: Member) -> MemberFacts:
+    for module in PROVIDER_MODULES:
+        importlib.import_module(module)
     facts = MemberFacts()
     for provide in PROVIDERS:
         provide(session, member, facts)

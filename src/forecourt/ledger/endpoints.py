@@ -1,0 +1,93 @@
+"""Points of a member, for staff (``/members/{id}/…``) and for the member (``/me/…``)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import Depends, Query
+from sqlalchemy.orm import Session
+
+from forecourt.auth.dependencies import require
+from forecourt.auth.permissions import Permission
+from forecourt.db.session import api_router, get_session
+from forecourt.kit.actor import Actor
+from forecourt.kit.pagination import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    Page,
+    decode_cursor,
+    encode_cursor,
+    parse_datetime,
+)
+from forecourt.ledger import history, points
+from forecourt.ledger.schemas import LedgerLineRead, LotRead, NextExpiry, PointsRead
+from forecourt.members import service as members
+from forecourt.members.dependencies import CurrentMember
+
+router = api_router(prefix="/api/v1", tags=["points"])
+
+SessionDep = Annotated[Session, Depends(get_session)]
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
+
+
+def _points(session: Session, member_id: uuid.UUID) -> PointsRead:
+    balances = points.balances(session, member_id)
+    lots = history.open_lots(session, member_id)
+    first = next((lot for lot in lots if lot.expires_at is not None), None)
+    next_expiry = None
+    if first is not None and first.expires_at is not None:
+        due = sum(lot.remaining for lot in lots if lot.expires_at == first.expires_at)
+        next_expiry = NextExpiry(points=due, expires_at=first.expires_at)
+    return PointsRead(
+        available=balances.available,
+        pending=balances.pending,
+        lots=[
+            LotRead(lot_id=lot.id, amount=lot.amount, remaining=lot.remaining, expires_at=lot.expires_at)
+            for lot in lots
+        ],
+        next_expiry=next_expiry,
+    )
+
+
+def _ledger(session: Session, member_id: uuid.UUID, cursor: str | None, limit: int) -> Page[LedgerLineRead]:
+    before = tuple(decode_cursor(cursor, parse_datetime, uuid.UUID)) if cursor else None
+    lines = history.member_postings(session, member_id, before=before, limit=limit + 1)
+    last = lines[limit - 1] if len(lines) > limit else None
+    return Page(
+        items=[LedgerLineRead(**line.__dict__) for line in lines[:limit]],
+        next_cursor=encode_cursor(last.recorded_at.isoformat(), str(last.posting_id)) if last else None,
+    )
+
+
+@router.get("/members/{member_id}/points", response_model=PointsRead)
+def member_points(
+    member_id: uuid.UUID, session: SessionDep, _: Annotated[Actor, require(Permission.MEMBERS_READ)]
+) -> PointsRead:
+    """Available and pending points, the open lots and what expires next."""
+    return _points(session, members.get_member(session, member_id, allow_deleted=True).id)
+
+
+@router.get("/members/{member_id}/ledger", response_model=Page[LedgerLineRead])
+def member_ledger(
+    member_id: uuid.UUID,
+    session: SessionDep,
+    _: Annotated[Actor, require(Permission.MEMBERS_READ)],
+    cursor: str | None = None,
+    limit: Limit = DEFAULT_LIMIT,
+) -> Page[LedgerLineRead]:
+    """Points postings, newest first."""
+    member = members.get_member(session, member_id, allow_deleted=True)
+    return _ledger(session, member.id, cursor, limit)
+
+
+@router.get("/me/points", response_model=PointsRead, tags=["member self-service"])
+def my_points(session: SessionDep, member: CurrentMember) -> PointsRead:
+    return _points(session, member.id)
+
+
+@router.get("/me/ledger", response_model=Page[LedgerLineRead], tags=["member self-service"])
+def my_ledger(
+    session: SessionDep, member: CurrentMember, cursor: str | None = None, limit: Limit = DEFAULT_LIMIT
+) -> Page[LedgerLineRead]:
+    return _ledger(session, member.id, cursor, limit)

@@ -1,0 +1,30 @@
+"""Scheduled work of the ledger."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from forecourt.jobs.registry import JobContext, job
+from forecourt.kit.actor import SYSTEM
+from forecourt.ledger import points
+from forecourt.ledger.chain import signer_for
+
+EXPIRY_BATCH = 1000
+
+
+@job("expire-points", "Expire the points of every lot due at --at (idempotent, resumable, in batches)")
+def expire_points(ctx: JobContext) -> dict[str, Any]:
+    signer = signer_for(ctx.settings.ledger_signing_key)
+    lots = expired = 0
+    while True:
+
+        def batch(session: Session) -> points.ExpiryReport:
+            return points.expire_due(session, signer, SYSTEM, ctx.at, limit=EXPIRY_BATCH)
+
+        report = ctx.database.run(batch)
+        lots += report.lots
+        expired += report.points
+        if report.lots < EXPIRY_BATCH:
+            return {"lots": lots, "points": expired}
