@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from forecourt.jobs.registry import JobContext, job
 from forecourt.kit.actor import SYSTEM
-from forecourt.ledger import points
+from forecourt.ledger import digests, points
 from forecourt.ledger.chain import signer_for
 
 EXPIRY_BATCH = 1000
@@ -28,3 +28,14 @@ def expire_points(ctx: JobContext) -> dict[str, Any]:
         expired += report.points
         if report.lots < EXPIRY_BATCH:
             return {"lots": lots, "points": expired}
+
+
+@job("ledger-digest", "Sign a digest of every member account's chain head as of --at")
+def ledger_digest(ctx: JobContext) -> dict[str, Any]:
+    signer = signer_for(ctx.settings.ledger_signing_key)
+
+    def take(session: Session) -> dict[str, Any]:
+        digest = digests.take_digest(session, signer, ctx.at)
+        return {"accounts": digest.accounts, "digest": digest.digest_hash}
+
+    return ctx.database.run(take)

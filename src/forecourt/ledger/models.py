@@ -135,3 +135,21 @@ class LotMovement(Base):
         Index("ix_ledger_lot_movements_posting_id", "posting_id"),
         Index("ix_ledger_lot_movements_lot_id", "lot_id"),
     )
+
+
+class Digest(Base):
+    """A signed fingerprint of every member account's chain head at a moment, chained to the
+    previous digest: rows deleted or rewritten wholesale after a digest no longer match it."""
+
+    __tablename__ = "ledger_digests"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    taken_at: Mapped[datetime]
+    accounts: Mapped[int] = mapped_column(BigInteger)
+    heads_hash: Mapped[str] = mapped_column(String(64))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    digest_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    signature: Mapped[str] = mapped_column(String(128))
+    key_id: Mapped[str] = mapped_column(String(32))
+
+    __table_args__ = (Index("ix_ledger_digests_taken_at", "taken_at"),)

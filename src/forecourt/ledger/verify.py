@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from forecourt.ledger.chain import Signer, canonical_content, entry_hash, sha256_hex, verify_signature
+from forecourt.ledger.digests import verify_digests
 from forecourt.ledger.models import GENESIS, Entry, LedgerAccount, Posting
 
 BATCH = 5000
@@ -173,4 +174,5 @@ def verify(
         orphan = account_id not in seen and (account.balance != 0 or account.head_seq != 0)
         if orphan and problem(f"account {account.code}: has a balance or chain head but no entries"):
             return report
+    report.problems.extend(verify_digests(session, keys))
     return report
