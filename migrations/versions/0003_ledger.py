@@ -2,7 +2,7 @@
 
 Revision ID: 0003
 Revises: 0002
-Create Date: 2026-11-24 02:59:01.701814+00:00
+Create Date: 2026-11-24 02:59:50.292367+00:00
 """
 
 from collections.abc import Sequence
@@ -88,6 +88,37 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("ledger_accounts", schema=None) as batch_op:
         batch_op.create_index("ix_ledger_accounts_member_id", ["member_id"], unique=False)
+
+    op.create_table(
+        "point_adjustments",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("member_id", sa.Uuid(), nullable=False),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
+        sa.Column("reason", sa.String(length=300), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("requested_by_id", sa.String(length=64), nullable=False),
+        sa.Column("requested_by", sa.String(length=100), nullable=False),
+        sa.Column("requested_at", forecourt.db.types.UTCDateTime(), nullable=False),
+        sa.Column("decided_by_id", sa.String(length=64), nullable=True),
+        sa.Column("decided_by", sa.String(length=100), nullable=True),
+        sa.Column("decided_at", forecourt.db.types.UTCDateTime(), nullable=True),
+        sa.Column("note", sa.String(length=200), nullable=False),
+        sa.Column("posting_id", sa.Uuid(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["member_id"], ["members.id"], name=op.f("fk_point_adjustments_member_id_members")
+        ),
+        sa.ForeignKeyConstraint(
+            ["posting_id"],
+            ["ledger_postings.id"],
+            name=op.f("fk_point_adjustments_posting_id_ledger_postings"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_point_adjustments")),
+    )
+    with op.batch_alter_table("point_adjustments", schema=None) as batch_op:
+        batch_op.create_index("ix_point_adjustments_member_id", ["member_id"], unique=False)
+        batch_op.create_index(
+            "ix_point_adjustments_status_requested_at", ["status", "requested_at"], unique=False
+        )
 
     op.create_table(
         "ledger_entries",
@@ -195,6 +226,11 @@ def downgrade() -> None:
         batch_op.drop_index("ix_ledger_entries_account_id_seq")
 
     op.drop_table("ledger_entries")
+    with op.batch_alter_table("point_adjustments", schema=None) as batch_op:
+        batch_op.drop_index("ix_point_adjustments_status_requested_at")
+        batch_op.drop_index("ix_point_adjustments_member_id")
+
+    op.drop_table("point_adjustments")
     with op.batch_alter_table("ledger_accounts", schema=None) as batch_op:
         batch_op.drop_index("ix_ledger_accounts_member_id")
 

@@ -87,6 +87,10 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/members/{member_id}/ledger"): "staff:members:read",
     ("GET", "/api/v1/me/points"): "member",
     ("GET", "/api/v1/me/ledger"): "member",
+    ("POST", "/api/v1/members/{member_id}/point-adjustments"): "staff:points:adjust",
+    ("GET", "/api/v1/point-adjustments"): "staff:points:approve",
+    ("POST", "/api/v1/point-adjustments/{adjustment_id}/approve"): "staff:points:approve",
+    ("POST", "/api/v1/point-adjustments/{adjustment_id}/reject"): "staff:points:approve",
 }
 
 FRAMEWORK_ROUTES = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
@@ -137,6 +141,7 @@ def _concrete(path: str) -> str:
         "member_id": nobody,
         "vehicle_id": nobody,
         "transfer_id": nobody,
+        "adjustment_id": nobody,
         "code": "NOPE",
         "device_id": "dev_nope",
     }

@@ -50,6 +50,10 @@ class Permission(StrEnum):
     PLATES_TRANSFER = "plates:transfer"
     """Approve or reject plate transfer requests."""
     TAGS_MANAGE = "tags:manage"
+    POINTS_ADJUST = "points:adjust"
+    """Ask for a manual grant or deduction of a member's points."""
+    POINTS_APPROVE = "points:approve"
+    """Approve or reject someone else's point adjustment."""
 
 
 _EVERYONE_IN_OPERATIONS = {Permission.STATIONS_READ}
@@ -57,7 +61,7 @@ _EVERYONE_IN_OPERATIONS = {Permission.STATIONS_READ}
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
     Role.MARKETING: frozenset({*_EVERYONE_IN_OPERATIONS, Permission.MEMBERS_READ, Permission.TAGS_MANAGE}),
-    Role.FINANCE: frozenset({*_EVERYONE_IN_OPERATIONS, Permission.MEMBERS_READ}),
+    Role.FINANCE: frozenset({*_EVERYONE_IN_OPERATIONS, Permission.MEMBERS_READ, Permission.POINTS_APPROVE}),
     Role.SERVICE: frozenset(
         {
             *_EVERYONE_IN_OPERATIONS,
@@ -67,6 +71,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.MEMBERS_ERASE,
             Permission.PLATES_TRANSFER,
             Permission.TAGS_MANAGE,
+            Permission.POINTS_ADJUST,
         }
     ),
     Role.STATION_MANAGER: frozenset(

@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import Depends, Query
+from fastapi import Depends, Query, Request
 from sqlalchemy.orm import Session
+from starlette import status
 
 from forecourt.auth.dependencies import require
 from forecourt.auth.permissions import Permission
@@ -20,8 +21,16 @@ from forecourt.kit.pagination import (
     encode_cursor,
     parse_datetime,
 )
-from forecourt.ledger import history, points
-from forecourt.ledger.schemas import LedgerLineRead, LotRead, NextExpiry, PointsRead
+from forecourt.ledger import adjustments, history, points
+from forecourt.ledger.schemas import (
+    AdjustmentCreate,
+    AdjustmentDecision,
+    AdjustmentRead,
+    LedgerLineRead,
+    LotRead,
+    NextExpiry,
+    PointsRead,
+)
 from forecourt.members import service as members
 from forecourt.members.dependencies import CurrentMember
 
@@ -91,3 +100,59 @@ def my_ledger(
     session: SessionDep, member: CurrentMember, cursor: str | None = None, limit: Limit = DEFAULT_LIMIT
 ) -> Page[LedgerLineRead]:
     return _ledger(session, member.id, cursor, limit)
+
+
+@router.post(
+    "/members/{member_id}/point-adjustments",
+    response_model=AdjustmentRead,
+    status_code=status.HTTP_201_CREATED,
+)
+def request_adjustment(
+    member_id: uuid.UUID,
+    body: AdjustmentCreate,
+    session: SessionDep,
+    actor: Annotated[Actor, require(Permission.POINTS_ADJUST)],
+) -> AdjustmentRead:
+    """Ask for a manual grant (+) or deduction (−); someone else approves it."""
+    return AdjustmentRead.model_validate(
+        adjustments.request(session, actor, member_id, amount=body.amount, reason=body.reason)
+    )
+
+
+@router.get("/point-adjustments", response_model=list[AdjustmentRead])
+def list_adjustments(
+    session: SessionDep,
+    _: Annotated[Actor, require(Permission.POINTS_APPROVE)],
+    status_filter: Annotated[str | None, Query(alias="status")] = "pending",
+    member_id: uuid.UUID | None = None,
+    limit: Limit = DEFAULT_LIMIT,
+) -> list[AdjustmentRead]:
+    rows = adjustments.list_adjustments(
+        session, status=status_filter or None, member_id=member_id, limit=limit
+    )
+    return [AdjustmentRead.model_validate(row) for row in rows]
+
+
+@router.post("/point-adjustments/{adjustment_id}/approve", response_model=AdjustmentRead)
+def approve_adjustment(
+    adjustment_id: uuid.UUID,
+    body: AdjustmentDecision,
+    request: Request,
+    session: SessionDep,
+    actor: Annotated[Actor, require(Permission.POINTS_APPROVE)],
+) -> AdjustmentRead:
+    """Post the adjustment (never by the staff member who asked for it)."""
+    adjustment = adjustments.approve(
+        session, actor, request.app.state.ledger_signer, adjustment_id, note=body.note
+    )
+    return AdjustmentRead.model_validate(adjustment)
+
+
+@router.post("/point-adjustments/{adjustment_id}/reject", response_model=AdjustmentRead)
+def reject_adjustment(
+    adjustment_id: uuid.UUID,
+    body: AdjustmentDecision,
+    session: SessionDep,
+    actor: Annotated[Actor, require(Permission.POINTS_APPROVE)],
+) -> AdjustmentRead:
+    return AdjustmentRead.model_validate(adjustments.reject(session, actor, adjustment_id, note=body.note))

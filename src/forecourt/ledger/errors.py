@@ -43,3 +43,24 @@ class PostingNotFound(AppError):
 class AlreadyReversed(Conflict):
     code = "already_reversed"
     default_message = "The posting was already reversed."
+
+
+class AdjustmentNotFound(AppError):
+    status = 404
+    code = "adjustment_not_found"
+    default_message = "No such point adjustment."
+
+
+class AdjustmentClosed(Conflict):
+    code = "adjustment_closed"
+    default_message = "The adjustment was already decided."
+
+
+class SelfApproval(AppError):
+    status = 403
+    code = "self_approval"
+    default_message = "An adjustment must be approved by someone other than who asked for it."
+
+
+class InvalidAdjustment(InvalidRequest):
+    code = "invalid_adjustment"

@@ -153,3 +153,29 @@ class Digest(Base):
     key_id: Mapped[str] = mapped_column(String(32))
 
     __table_args__ = (Index("ix_ledger_digests_taken_at", "taken_at"),)
+
+
+class PointAdjustment(Base):
+    """A manual grant (+) or deduction (−) of points: one staff member asks, another approves."""
+
+    __tablename__ = "point_adjustments"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    member_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("members.id"))
+    amount: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    """``pending``, ``approved`` or ``rejected``."""
+    requested_by_id: Mapped[str] = mapped_column(String(64))
+    requested_by: Mapped[str] = mapped_column(String(100))
+    requested_at: Mapped[datetime]
+    decided_by_id: Mapped[str | None] = mapped_column(String(64))
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+    decided_at: Mapped[datetime | None]
+    note: Mapped[str] = mapped_column(String(200), default="")
+    posting_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("ledger_postings.id"))
+
+    __table_args__ = (
+        Index("ix_point_adjustments_status_requested_at", "status", "requested_at"),
+        Index("ix_point_adjustments_member_id", "member_id"),
+    )

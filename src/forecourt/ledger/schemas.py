@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class LotRead(BaseModel):
@@ -35,3 +35,33 @@ class LedgerLineRead(BaseModel):
     available: int
     """Change of the available balance (negative when points were spent or expired)."""
     pending: int
+
+
+class AdjustmentCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    amount: int
+    """Points to grant (positive) or deduct (negative)."""
+    reason: str = Field(min_length=1, max_length=300)
+
+
+class AdjustmentDecision(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    note: str = Field(default="", max_length=200)
+
+
+class AdjustmentRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    member_id: uuid.UUID
+    amount: int
+    reason: str
+    status: str
+    requested_by: str
+    requested_at: datetime
+    decided_by: str | None
+    decided_at: datetime | None
+    note: str
+    posting_id: uuid.UUID | None

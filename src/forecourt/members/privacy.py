@@ -8,6 +8,7 @@ member row under its pseudonymous id, so ledgers and their hash chains stay whol
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -50,6 +51,14 @@ class Section:
 
 
 SECTIONS: dict[str, Section] = {}
+SECTION_MODULES = ("forecourt.ledger.member_export",)
+"""Modules of other contexts whose import registers their sections."""
+
+
+def sections() -> dict[str, Section]:
+    for module in SECTION_MODULES:
+        importlib.import_module(module)
+    return SECTIONS
 
 
 def export_section(
@@ -184,7 +193,7 @@ def _referrals(session: Session, pii: Pii, member: Member) -> dict[str, Any]:
 def export(session: Session, pii: Pii, member: Member) -> dict[str, Any]:
     """Everything held about the member, as JSON-ready data."""
     document: dict[str, Any] = {"format": "forecourt-member-export/1", "exported_at": utcnow()}
-    for name, section in SECTIONS.items():
+    for name, section in sections().items():
         document[name] = section.export(session, pii, member)
     result: dict[str, Any] = to_jsonable_python(document)
     return result
@@ -204,7 +213,7 @@ def erase(session: Session, actor: Actor, member: Member, *, reason: str) -> Mem
     now = utcnow()
     revoke_all(session, member.id, now)
     _messages_and_codes(session, member)
-    for section in SECTIONS.values():
+    for section in sections().values():
         if section.erase is not None:
             section.erase(session, member)
     for column in (
