@@ -82,6 +82,7 @@ def _include_routers(app: FastAPI) -> None:
     from forecourt.ops.endpoints import router as ops_router
     from forecourt.pos.endpoints import router as pos_router
     from forecourt.stations.endpoints import router as stations_router
+    from forecourt.tiers.endpoints import router as tiers_router
 
     for router in (
         ops_router,
@@ -92,6 +93,7 @@ def _include_routers(app: FastAPI) -> None:
         members_router,
         me_router,
         ledger_router,
+        tiers_router,
         pos_router,
         audit_router,
     ):

@@ -54,6 +54,8 @@ class Permission(StrEnum):
     """Ask for a manual grant or deduction of a member's points."""
     POINTS_APPROVE = "points:approve"
     """Approve or reject someone else's point adjustment."""
+    TIERS_MANAGE = "tiers:manage"
+    """Set a member's tier by hand."""
 
 
 _EVERYONE_IN_OPERATIONS = {Permission.STATIONS_READ}
@@ -72,6 +74,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.PLATES_TRANSFER,
             Permission.TAGS_MANAGE,
             Permission.POINTS_ADJUST,
+            Permission.TIERS_MANAGE,
         }
     ),
     Role.STATION_MANAGER: frozenset(

@@ -38,4 +38,5 @@ def import_all_models() -> None:
     import forecourt.jobs.models
     import forecourt.ledger.models
     import forecourt.members.models
-    import forecourt.stations.models  # noqa: F401
+    import forecourt.stations.models
+    import forecourt.tiers.models  # noqa: F401

@@ -44,9 +44,11 @@ def install_defaults(engine: Engine) -> None:
     """What a new database starts with (brand, grades; later issues add the default program)."""
     from forecourt.db.session import Database
     from forecourt.stations import service as stations
+    from forecourt.tiers import service as tiers
 
     with Database(engine).transaction() as session:
         stations.install_defaults(session)
+        tiers.install_defaults(session)
 
 
 def migrate(engine: Engine) -> None:

@@ -24,7 +24,12 @@ from forecourt.kit.clock import utcnow
 from forecourt.kit.ids import new_id
 
 # Modules whose import registers jobs.
-JOB_MODULES = ("forecourt.jobs.builtin", "forecourt.members.jobs", "forecourt.ledger.jobs")
+JOB_MODULES = (
+    "forecourt.jobs.builtin",
+    "forecourt.members.jobs",
+    "forecourt.ledger.jobs",
+    "forecourt.tiers.jobs",
+)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from forecourt.jobs.registry import JobContext, job
 from forecourt.kit.actor import SYSTEM
 from forecourt.ledger import digests, points
 from forecourt.ledger.chain import signer_for
+from forecourt.tiers import service as tiers
 
 EXPIRY_BATCH = 1000
 
@@ -21,7 +22,14 @@ def expire_points(ctx: JobContext) -> dict[str, Any]:
     while True:
 
         def batch(session: Session) -> points.ExpiryReport:
-            return points.expire_due(session, signer, SYSTEM, ctx.at, limit=EXPIRY_BATCH)
+            return points.expire_due(
+                session,
+                signer,
+                SYSTEM,
+                ctx.at,
+                limit=EXPIRY_BATCH,
+                spare_members=tiers.never_expiring_members(),
+            )
 
         report = ctx.database.run(batch)
         lots += report.lots

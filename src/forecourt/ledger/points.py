@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from forecourt.kit.actor import Actor
@@ -264,17 +264,26 @@ class ExpiryReport:
 
 
 def expire_due(
-    session: Session, signer: Signer, actor: Actor, at: datetime, *, limit: int = 1000
+    session: Session,
+    signer: Signer,
+    actor: Actor,
+    at: datetime,
+    *,
+    limit: int = 1000,
+    spare_members: Select[uuid.UUID] | None = None,
 ) -> ExpiryReport:
-    """Expire up to ``limit`` lots due at ``at``; idempotent per lot (key ``expire:<lot>``)."""
-    due = list(
-        session.scalars(
-            select(Lot)
-            .where(Lot.expires_at <= at, Lot.remaining > 0)
-            .order_by(Lot.expires_at, Lot.id)
-            .limit(limit)
-        )
+    """Expire up to ``limit`` lots due at ``at``; idempotent per lot (key ``expire:<lot>``).
+    ``spare_members`` selects members whose points do not expire (a tier benefit)."""
+    query = (
+        select(Lot)
+        .where(Lot.expires_at <= at, Lot.remaining > 0)
+        .order_by(Lot.expires_at, Lot.id)
+        .limit(limit)
     )
+    if spare_members is not None:
+        spared = select(LedgerAccount.id).where(LedgerAccount.member_id.in_(spare_members))
+        query = query.where(Lot.account_id.not_in(spared))
+    due = list(session.scalars(query))
     points = 0
     for lot in due:
         account = session.get_one(LedgerAccount, lot.account_id)

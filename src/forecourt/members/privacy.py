@@ -51,7 +51,7 @@ class Section:
 
 
 SECTIONS: dict[str, Section] = {}
-SECTION_MODULES = ("forecourt.ledger.member_export",)
+SECTION_MODULES = ("forecourt.ledger.member_export", "forecourt.tiers.member_export")
 """Modules of other contexts whose import registers their sections."""
 
 

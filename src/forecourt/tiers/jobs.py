@@ -1,0 +1,41 @@
+"""The monthly tier evaluation."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from forecourt.jobs.registry import JobContext, job
+from forecourt.kit.actor import SYSTEM
+from forecourt.tiers import service
+
+BATCH = 500
+
+
+@job(
+    "evaluate-tiers",
+    "Monthly tier evaluation as of --at: grace periods, one-level downgrades, manual expiries",
+)
+def evaluate_tiers(ctx: JobContext) -> dict[str, Any]:
+    counts: dict[str, int] = {}
+    after: uuid.UUID | None = None
+    while True:
+
+        def batch(session: Session, after: uuid.UUID | None = after) -> uuid.UUID | None:
+            members = service.members_to_evaluate(session, after, BATCH)
+            for member_id in members:
+                outcome = service.evaluate_member(session, SYSTEM, member_id, ctx.at).outcome
+                counts[outcome] = counts.get(outcome, 0) + 1
+            return members[-1] if len(members) == BATCH else None
+
+        snapshot = dict(counts)
+        try:
+            after = ctx.database.run(batch)
+        except BaseException:
+            counts.clear()
+            counts.update(snapshot)
+            raise
+        if after is None:
+            return counts

@@ -1,0 +1,368 @@
+"""Tier rules.
+
+Upgrades happen the moment qualifying activity is recorded. Downgrades only happen in the monthly
+evaluation: a member below their tier's threshold first gets a grace period (default 3 months, an
+``at_risk`` event); still below when it ends, they drop one level, never more. A tier set by hand
+holds until its expiry. The default program (SPEC §5) is installed by ``forecourt migrate``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from forecourt.audit import service as audit
+from forecourt.db.outbox import publish
+from forecourt.db.unique import is_unique_violation
+from forecourt.kit.actor import Actor
+from forecourt.kit.clock import utcnow
+from forecourt.kit.ids import new_id
+from forecourt.tiers.errors import InvalidTierChange, TierNotFound
+from forecourt.tiers.models import MemberTier, TierActivity, TierChange, TierLevel, TierProgram
+from forecourt.tiers.windows import add_months, window_start
+
+PROGRAM = "default"
+METRICS = ("money_paid_fen", "liters_centi", "visits", "points_earned")
+WINDOWS = ("rolling_12_months", "calendar_year", "cumulative")
+
+# code, name, rank, threshold (fen paid in 12 months), multiplier ‰, fuel discount bp, never expire, priority
+DEFAULT_LEVELS = (
+    ("regular", "普通", 0, 0, 1000, 0, False, False),
+    ("silver", "银牌", 1, 200_000, 1200, 200, False, False),
+    ("gold", "金牌", 2, 800_000, 1500, 300, False, False),
+    ("diamond", "钻石", 3, 2_000_000, 2000, 400, True, True),
+)
+
+
+def install_defaults(session: Session) -> None:
+    """The default program of SPEC §5, on a database that has none."""
+    if session.get(TierProgram, PROGRAM) is None:
+        session.add(
+            TierProgram(
+                code=PROGRAM,
+                metric="money_paid_fen",
+                window="rolling_12_months",
+                grace_months=3,
+                updated_at=utcnow(),
+            )
+        )
+    if session.scalar(select(func.count()).select_from(TierLevel)) == 0:
+        for code, name, rank, threshold, multiplier, discount, never_expire, priority in DEFAULT_LEVELS:
+            session.add(
+                TierLevel(
+                    code=code,
+                    name=name,
+                    rank=rank,
+                    threshold=threshold,
+                    multiplier_permille=multiplier,
+                    fuel_discount_bp=discount,
+                    points_never_expire=never_expire,
+                    priority_lane=priority,
+                )
+            )
+    session.flush()
+
+
+def program(session: Session) -> TierProgram:
+    found = session.get(TierProgram, PROGRAM)
+    if found is None:
+        raise RuntimeError("no tier program: run `forecourt migrate`, which installs the defaults")
+    return found
+
+
+def levels(session: Session) -> list[TierLevel]:
+    return list(session.scalars(select(TierLevel).order_by(TierLevel.rank)))
+
+
+def level(session: Session, code: str) -> TierLevel:
+    found = session.get(TierLevel, code)
+    if found is None:
+        raise TierNotFound(tier=code)
+    return found
+
+
+def current(session: Session, member_id: uuid.UUID) -> TierLevel:
+    row = session.get(MemberTier, member_id)
+    return level(session, row.tier_code) if row is not None else levels(session)[0]
+
+
+def metric_value(session: Session, member_id: uuid.UUID, at: datetime) -> int:
+    """The member's qualifying amount over the program's window ending at ``at``."""
+    prog = program(session)
+    column = getattr(TierActivity, prog.metric)
+    query = select(func.coalesce(func.sum(column), 0)).where(
+        TierActivity.member_id == member_id, TierActivity.occurred_at <= at
+    )
+    start = window_start(prog.window, at)
+    if start is not None:
+        query = query.where(TierActivity.occurred_at > start)
+    return int(session.scalar(query) or 0)
+
+
+def qualifying_level(all_levels: Sequence[TierLevel], value: int) -> TierLevel:
+    best = all_levels[0]
+    for candidate in all_levels:
+        if value >= candidate.threshold:
+            best = candidate
+    return best
+
+
+def _change(
+    session: Session,
+    member_id: uuid.UUID,
+    row: MemberTier | None,
+    old: TierLevel,
+    new: TierLevel,
+    *,
+    reason: str,
+    actor: Actor,
+    at: datetime,
+    value: int | None,
+    note: str = "",
+    manual_until: datetime | None = None,
+) -> MemberTier:
+    if row is None:
+        row = MemberTier(member_id=member_id, tier_code=new.code, since=at, updated_at=at)
+        session.add(row)
+    row.tier_code, row.since, row.grace_until, row.manual_until, row.updated_at = (
+        new.code,
+        at,
+        None,
+        manual_until,
+        at,
+    )
+    session.add(
+        TierChange(
+            id=new_id(),
+            member_id=member_id,
+            from_code=old.code,
+            to_code=new.code,
+            reason=reason,
+            metric_value=value,
+            actor=f"{actor.kind}:{actor.label}"[:140],
+            note=note[:200],
+            occurred_at=at,
+        )
+    )
+    topic = (
+        "tier.upgraded"
+        if new.rank > old.rank
+        else "tier.downgraded"
+        if new.rank < old.rank
+        else "tier.changed"
+    )
+    publish(
+        session,
+        topic,
+        {
+            "member_id": str(member_id),
+            "from": old.code,
+            "to": new.code,
+            "reason": reason,
+            "at": at.isoformat(),
+        },
+    )
+    session.flush()
+    return row
+
+
+def record_activity(
+    session: Session,
+    actor: Actor,
+    member_id: uuid.UUID,
+    *,
+    source_key: str,
+    occurred_at: datetime,
+    money_paid_fen: int = 0,
+    liters_centi: int = 0,
+    visits: int = 0,
+    points_earned: int = 0,
+) -> TierLevel:
+    """Count a qualifying event (once per ``source_key``) and upgrade at once if it qualifies.
+    Returns the member's tier afterwards."""
+    activity = TierActivity(
+        id=new_id(),
+        member_id=member_id,
+        source_key=source_key,
+        occurred_at=occurred_at,
+        money_paid_fen=money_paid_fen,
+        liters_centi=liters_centi,
+        visits=visits,
+        points_earned=points_earned,
+    )
+    try:
+        with session.begin_nested():
+            session.add(activity)
+            session.flush()
+    except IntegrityError as exc:
+        if not is_unique_violation(exc):
+            raise
+        return current(session, member_id)
+    return upgrade_if_qualified(session, actor, member_id, at=max(occurred_at, utcnow()))
+
+
+def upgrade_if_qualified(session: Session, actor: Actor, member_id: uuid.UUID, *, at: datetime) -> TierLevel:
+    row = session.get(MemberTier, member_id)
+    all_levels = levels(session)
+    old = level(session, row.tier_code) if row is not None else all_levels[0]
+    value = metric_value(session, member_id, at)
+    target = qualifying_level(all_levels, value)
+    if target.rank > old.rank:
+        _change(session, member_id, row, old, target, reason="upgrade", actor=actor, at=at, value=value)
+        return target
+    if row is not None and row.grace_until is not None and value >= old.threshold:
+        row.grace_until = None  # back above the threshold: no longer at risk
+    return old
+
+
+def set_manual(
+    session: Session, actor: Actor, member_id: uuid.UUID, tier_code: str, *, until: datetime | None, note: str
+) -> MemberTier:
+    """Set a tier by hand (e.g. a VIP) until ``until``; afterwards the evaluation takes over again."""
+    now = utcnow()
+    if until is not None and until <= now:
+        raise InvalidTierChange("A manual tier's expiry must be in the future.", field="until")
+    if not note.strip():
+        raise InvalidTierChange("A manual tier change needs a note saying why.", field="note")
+    new = level(session, tier_code)
+    row = session.get(MemberTier, member_id)
+    old = current(session, member_id)
+    row = _change(
+        session,
+        member_id,
+        row,
+        old,
+        new,
+        reason="manual",
+        actor=actor,
+        at=now,
+        value=None,
+        note=note,
+        manual_until=until,
+    )
+    audit.record(
+        session,
+        actor,
+        "tier.set_manual",
+        "member",
+        member_id,
+        before={"tier": old.code},
+        after={"tier": new.code, "until": until, "note": note},
+    )
+    return row
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    outcome: str
+    """``kept``, ``upgraded``, ``at_risk``, ``downgraded``, ``manual_held`` or ``manual_expired``."""
+    tier: str
+
+
+def evaluate_member(session: Session, actor: Actor, member_id: uuid.UUID, at: datetime) -> Evaluation:
+    """The monthly evaluation of one member as of ``at`` (idempotent for the same ``at``)."""
+    prog = program(session)
+    all_levels = levels(session)
+    row = session.get(MemberTier, member_id)
+    old = level(session, row.tier_code) if row is not None else all_levels[0]
+    value = metric_value(session, member_id, at)
+    target = qualifying_level(all_levels, value)
+    if row is not None and row.manual_until is not None:
+        if row.manual_until > at:
+            return Evaluation("manual_held", old.code)
+        new = target
+        _change(session, member_id, row, old, new, reason="manual_expired", actor=actor, at=at, value=value)
+        return Evaluation("manual_expired", new.code)
+    if target.rank > old.rank:
+        _change(session, member_id, row, old, target, reason="upgrade", actor=actor, at=at, value=value)
+        return Evaluation("upgraded", target.code)
+    if row is None or target.rank == old.rank:
+        if row is not None:
+            row.grace_until = None
+        return Evaluation("kept", old.code)
+    if row.grace_until is None:
+        row.grace_until = add_months(at, prog.grace_months)
+        row.updated_at = at
+        publish(
+            session,
+            "tier.at_risk",
+            {
+                "member_id": str(member_id),
+                "tier": old.code,
+                "grace_until": row.grace_until.isoformat(),
+                "needed": old.threshold - value,
+            },
+        )
+        return Evaluation("at_risk", old.code)
+    if row.grace_until > at:
+        return Evaluation("at_risk", old.code)
+    lower = next(candidate for candidate in reversed(all_levels) if candidate.rank < old.rank)
+    _change(session, member_id, row, old, lower, reason="downgrade", actor=actor, at=at, value=value)
+    return Evaluation("downgraded", lower.code)
+
+
+def members_to_evaluate(session: Session, after: uuid.UUID | None, limit: int) -> list[uuid.UUID]:
+    """Members above the entry tier (those below can only go up, which happens at once)."""
+    query = select(MemberTier.member_id).order_by(MemberTier.member_id).limit(limit)
+    if after is not None:
+        query = query.where(MemberTier.member_id > after)
+    return list(session.scalars(query))
+
+
+@dataclass(frozen=True)
+class Progress:
+    tier: TierLevel
+    value: int
+    next_tier: TierLevel | None
+    to_next: int | None
+    """How much more of the metric reaches the next tier."""
+    to_keep: int
+    """How much more keeps the current tier at the next evaluation (0 when it is kept already)."""
+    grace_until: datetime | None
+    manual_until: datetime | None
+
+
+def progress(session: Session, member_id: uuid.UUID, at: datetime) -> Progress:
+    all_levels = levels(session)
+    row = session.get(MemberTier, member_id)
+    tier = level(session, row.tier_code) if row is not None else all_levels[0]
+    value = metric_value(session, member_id, at)
+    higher = [candidate for candidate in all_levels if candidate.rank > tier.rank]
+    next_tier = higher[0] if higher else None
+    return Progress(
+        tier=tier,
+        value=value,
+        next_tier=next_tier,
+        to_next=max(0, next_tier.threshold - value) if next_tier else None,
+        to_keep=max(0, tier.threshold - value),
+        grace_until=row.grace_until if row else None,
+        manual_until=row.manual_until if row else None,
+    )
+
+
+def history(session: Session, member_id: uuid.UUID) -> Sequence[TierChange]:
+    return session.scalars(
+        select(TierChange).where(TierChange.member_id == member_id).order_by(TierChange.occurred_at.desc())
+    ).all()
+
+
+def never_expiring_members() -> Select[uuid.UUID]:
+    """A subquery of members whose tier keeps their points from expiring."""
+    return (
+        select(MemberTier.member_id)
+        .join(TierLevel, TierLevel.code == MemberTier.tier_code)
+        .where(TierLevel.points_never_expire.is_(True))
+    )
+
+
+def points_expiry(session: Session, member_id: uuid.UUID, occurred_at: datetime) -> datetime | None:
+    """When points the member earns now expire: never for a tier with that benefit."""
+    from forecourt.ledger.points import expiry_for
+
+    return None if current(session, member_id).points_never_expire else expiry_for(occurred_at)
