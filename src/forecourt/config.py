@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     """Comma-separated ``key_id:base64(Ed25519 public key)`` of retired signing keys, so ``ledger
     verify`` still checks postings signed before a rotation."""
 
+    point_unit_cost_millifen: int = Field(default=1000, ge=0)
+    """What one point costs the chain, in thousandths of a fen (default ¥0.01 = 1000)."""
+
     staff_token_ttl_minutes: int = Field(default=12 * 60, ge=5)
     member_access_ttl_minutes: int = Field(default=120, ge=5)
     member_refresh_ttl_days: int = Field(default=30, ge=1)

@@ -95,6 +95,7 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/members/{member_id}/tier"): "staff:members:read",
     ("PUT", "/api/v1/members/{member_id}/tier"): "staff:tiers:manage",
     ("GET", "/api/v1/me/tier"): "member",
+    ("GET", "/api/v1/reports/points-liability"): "staff:reports:finance",
 }
 
 FRAMEWORK_ROUTES = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}

@@ -56,6 +56,8 @@ class Permission(StrEnum):
     """Approve or reject someone else's point adjustment."""
     TIERS_MANAGE = "tiers:manage"
     """Set a member's tier by hand."""
+    REPORTS_FINANCE = "reports:finance"
+    """Points liability, breakage and earn/burn reports."""
 
 
 _EVERYONE_IN_OPERATIONS = {Permission.STATIONS_READ}
@@ -63,7 +65,14 @@ _EVERYONE_IN_OPERATIONS = {Permission.STATIONS_READ}
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
     Role.MARKETING: frozenset({*_EVERYONE_IN_OPERATIONS, Permission.MEMBERS_READ, Permission.TAGS_MANAGE}),
-    Role.FINANCE: frozenset({*_EVERYONE_IN_OPERATIONS, Permission.MEMBERS_READ, Permission.POINTS_APPROVE}),
+    Role.FINANCE: frozenset(
+        {
+            *_EVERYONE_IN_OPERATIONS,
+            Permission.MEMBERS_READ,
+            Permission.POINTS_APPROVE,
+            Permission.REPORTS_FINANCE,
+        }
+    ),
     Role.SERVICE: frozenset(
         {
             *_EVERYONE_IN_OPERATIONS,

@@ -42,6 +42,8 @@ class OutboxEvent(Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     topic: Mapped[str] = mapped_column(String(100))
     payload: Mapped[dict[str, Any]]
+    dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    """Publishing twice with the same key records one event (jobs that may re-run use it)."""
     occurred_at: Mapped[datetime]
     available_at: Mapped[datetime]
     attempts: Mapped[int] = mapped_column(default=0)
@@ -110,14 +112,40 @@ def unsubscribe(topic: str, name: str) -> None:
 
 
 def publish(
-    session: Session, topic: str, payload: dict[str, Any], *, occurred_at: datetime | None = None
+    session: Session,
+    topic: str,
+    payload: dict[str, Any],
+    *,
+    occurred_at: datetime | None = None,
+    dedupe_key: str | None = None,
 ) -> uuid.UUID:
-    """Record an event in the caller's transaction; it is dispatched only if that transaction commits."""
+    """Record an event in the caller's transaction; it is dispatched only if that transaction commits.
+    With a ``dedupe_key`` an event already published under that key is not published again."""
     moment = occurred_at or utcnow()
     event = OutboxEvent(
-        id=new_id(), topic=topic, payload=payload, occurred_at=moment, available_at=utcnow(), attempts=0
+        id=new_id(),
+        topic=topic,
+        payload=payload,
+        dedupe_key=dedupe_key,
+        occurred_at=moment,
+        available_at=utcnow(),
+        attempts=0,
     )
-    session.add(event)
+    if dedupe_key is not None:
+        existing = session.scalar(select(OutboxEvent.id).where(OutboxEvent.dedupe_key == dedupe_key))
+        if existing is not None:
+            return existing
+        try:
+            with session.begin_nested():
+                session.add(event)
+                session.flush()
+        except IntegrityError:
+            found = session.scalar(select(OutboxEvent.id).where(OutboxEvent.dedupe_key == dedupe_key))
+            if found is None:
+                raise
+            return found
+    else:
+        session.add(event)
     session.info["outbox_published"] = True
     return event.id
 

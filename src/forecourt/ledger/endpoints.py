@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date, timedelta
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
@@ -12,6 +13,7 @@ from starlette import status
 from forecourt.auth.dependencies import require
 from forecourt.auth.permissions import Permission
 from forecourt.db.session import api_router, get_session
+from forecourt.errors import InvalidRequest
 from forecourt.kit.actor import Actor
 from forecourt.kit.pagination import (
     DEFAULT_LIMIT,
@@ -21,15 +23,18 @@ from forecourt.kit.pagination import (
     encode_cursor,
     parse_datetime,
 )
-from forecourt.ledger import adjustments, history, points
+from forecourt.ledger import adjustments, history, liability, points
 from forecourt.ledger.schemas import (
     AdjustmentCreate,
     AdjustmentDecision,
     AdjustmentRead,
+    FlowRead,
     LedgerLineRead,
+    LiabilityReport,
     LotRead,
     NextExpiry,
     PointsRead,
+    SnapshotRead,
 )
 from forecourt.members import service as members
 from forecourt.members.dependencies import CurrentMember
@@ -156,3 +161,24 @@ def reject_adjustment(
     actor: Annotated[Actor, require(Permission.POINTS_APPROVE)],
 ) -> AdjustmentRead:
     return AdjustmentRead.model_validate(adjustments.reject(session, actor, adjustment_id, note=body.note))
+
+
+@router.get("/reports/points-liability", response_model=LiabilityReport, tags=["finance"])
+def points_liability(
+    session: SessionDep,
+    _: Annotated[Actor, require(Permission.REPORTS_FINANCE)],
+    start: Annotated[date, Query(alias="from")],
+    end: Annotated[date, Query(alias="to")],
+) -> LiabilityReport:
+    """Daily liability snapshots (job ``snapshot-liability``), breakage, and earn/burn per station."""
+    if end < start:
+        raise InvalidRequest("`to` is before `from`.")
+    rows = liability.snapshots(session, start, end)
+    flows = liability.earn_burn(
+        session, liability.end_of_day(start - timedelta(days=1)), liability.end_of_day(end)
+    )
+    return LiabilityReport(
+        snapshots=[SnapshotRead.model_validate(row) for row in rows],
+        breakage_rate=str(liability.breakage_rate(rows[-1])) if rows else "0",
+        earn_burn=[FlowRead(**flow.__dict__) for flow in flows],
+    )

@@ -135,6 +135,7 @@ def post(
     meta: dict[str, Any] | None = None,
     reverses_id: uuid.UUID | None = None,
     lots: LotRules | None = None,
+    station: str | None = None,
 ) -> PostingResult:
     legs = [(account, amount) for account, amount in legs if amount != 0]
     if not legs or sum(amount for _, amount in legs) != 0:
@@ -193,6 +194,7 @@ def post(
         recorded_at=now,
         reverses_id=reverses_id,
         memo=memo[:200],
+        station_code=station,
         meta=meta or {},
         fingerprint=expected,
         content_hash=content_hash,

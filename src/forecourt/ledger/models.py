@@ -8,10 +8,10 @@ sums of entries). Postings and entries are never updated or deleted.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, text
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from forecourt.db.base import Base
@@ -56,6 +56,8 @@ class Posting(Base):
     recorded_at: Mapped[datetime]
     reverses_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("ledger_postings.id"))
     memo: Mapped[str] = mapped_column(String(200), default="")
+    station_code: Mapped[str | None] = mapped_column(String(32))
+    """The station a sale-related posting belongs to (for earn/burn by station)."""
     meta: Mapped[dict[str, Any]] = mapped_column(default=dict)
     fingerprint: Mapped[str] = mapped_column(String(64))
     """Digest of what was asked for, to tell a retry from a different request with the same key."""
@@ -65,6 +67,7 @@ class Posting(Base):
 
     __table_args__ = (
         Index("ix_ledger_postings_occurred_at", "occurred_at"),
+        Index("ix_ledger_postings_recorded_at", "recorded_at"),
         Index("ix_ledger_postings_reverses_id", "reverses_id"),
     )
 
@@ -179,3 +182,42 @@ class PointAdjustment(Base):
         Index("ix_point_adjustments_status_requested_at", "status", "requested_at"),
         Index("ix_point_adjustments_member_id", "member_id"),
     )
+
+
+class LiabilitySnapshot(Base):
+    """The points liability at the end of a business day (L6)."""
+
+    __tablename__ = "ledger_liability_snapshots"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    asset: Mapped[str] = mapped_column(String(16))
+    business_day: Mapped[date] = mapped_column(Date())
+    as_of: Mapped[datetime]
+    outstanding: Mapped[int] = mapped_column(BigInteger)
+    pending: Mapped[int] = mapped_column(BigInteger)
+    issued_total: Mapped[int] = mapped_column(BigInteger)
+    redeemed_total: Mapped[int] = mapped_column(BigInteger)
+    expired_total: Mapped[int] = mapped_column(BigInteger)
+    adjusted_total: Mapped[int] = mapped_column(BigInteger)
+    unit_cost_millifen: Mapped[int] = mapped_column(BigInteger)
+    liability_fen: Mapped[int] = mapped_column(BigInteger)
+    """(outstanding + pending) × unit cost, half-up to the fen."""
+    created_at: Mapped[datetime]
+
+    __table_args__ = (UniqueConstraint("asset", "business_day"),)
+
+
+class Reconciliation(Base):
+    """A month-end re-addition of every entry against the cached balances (L6)."""
+
+    __tablename__ = "ledger_reconciliations"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    as_of: Mapped[datetime]
+    accounts_checked: Mapped[int] = mapped_column(BigInteger)
+    entries_total: Mapped[int] = mapped_column(BigInteger)
+    """The sum of every entry of every account: zero in a sound ledger."""
+    differences: Mapped[int] = mapped_column(BigInteger)
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    ok: Mapped[bool]
+    created_at: Mapped[datetime]

@@ -81,6 +81,7 @@ def earn(
     memo: str = "",
     meta: dict[str, object] | None = None,
     source: str = "issuance",
+    station: str | None = None,
 ) -> PostingResult:
     """Credit available points in a new lot (``expires_at`` None: never expires)."""
     available, _ = _accounts(session, member_id)
@@ -95,6 +96,7 @@ def earn(
         occurred_at=occurred_at,
         memo=memo,
         meta=meta,
+        station=station,
         lots=LotRules(expires_at=expires_at),
     )
 
@@ -187,6 +189,7 @@ def spend(
     memo: str = "",
     meta: dict[str, object] | None = None,
     sink: str = "redemption",
+    station: str | None = None,
 ) -> PostingResult:
     """Take available points, earliest-expiring lots first; InsufficientPoints when they don't cover it."""
     available, _ = _accounts(session, member_id)
@@ -201,6 +204,7 @@ def spend(
             legs=[(available, -_positive(amount)), (program(session, sink), amount)],
             occurred_at=occurred_at,
             memo=memo,
+            station=station,
             meta=meta,
         )
     except InsufficientBalance as exc:

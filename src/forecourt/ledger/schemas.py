@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -65,3 +65,32 @@ class AdjustmentRead(BaseModel):
     decided_at: datetime | None
     note: str
     posting_id: uuid.UUID | None
+
+
+class SnapshotRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    business_day: date
+    outstanding: int
+    pending: int
+    issued_total: int
+    redeemed_total: int
+    expired_total: int
+    adjusted_total: int
+    unit_cost_millifen: int
+    liability_fen: int
+
+
+class FlowRead(BaseModel):
+    station: str | None
+    earned: int
+    burned: int
+    expired: int
+
+
+class LiabilityReport(BaseModel):
+    snapshots: list[SnapshotRead]
+    breakage_rate: str
+    """Expired ÷ issued as of the last snapshot, e.g. "0.0312"."""
+    earn_burn: list[FlowRead]
+    """Points earned, spent and expired in the period, per station (null: not at a station)."""

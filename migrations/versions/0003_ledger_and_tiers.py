@@ -1,8 +1,8 @@
-"""ledger
+"""ledger and tiers
 
 Revision ID: 0003
 Revises: 0002
-Create Date: 2026-11-24 02:59:50.292367+00:00
+Create Date: 2026-11-24 03:04:23.867381+00:00
 """
 
 from collections.abc import Sequence
@@ -38,6 +38,26 @@ def upgrade() -> None:
         batch_op.create_index("ix_ledger_digests_taken_at", ["taken_at"], unique=False)
 
     op.create_table(
+        "ledger_liability_snapshots",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("asset", sa.String(length=16), nullable=False),
+        sa.Column("business_day", sa.Date(), nullable=False),
+        sa.Column("as_of", forecourt.db.types.UTCDateTime(), nullable=False),
+        sa.Column("outstanding", sa.BigInteger(), nullable=False),
+        sa.Column("pending", sa.BigInteger(), nullable=False),
+        sa.Column("issued_total", sa.BigInteger(), nullable=False),
+        sa.Column("redeemed_total", sa.BigInteger(), nullable=False),
+        sa.Column("expired_total", sa.BigInteger(), nullable=False),
+        sa.Column("adjusted_total", sa.BigInteger(), nullable=False),
+        sa.Column("unit_cost_millifen", sa.BigInteger(), nullable=False),
+        sa.Column("liability_fen", sa.BigInteger(), nullable=False),
+        sa.Column("created_at", forecourt.db.types.UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_ledger_liability_snapshots")),
+        sa.UniqueConstraint(
+            "asset", "business_day", name=op.f("uq_ledger_liability_snapshots_asset_business_day")
+        ),
+    )
+    op.create_table(
         "ledger_postings",
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("asset", sa.String(length=16), nullable=False),
@@ -48,6 +68,7 @@ def upgrade() -> None:
         sa.Column("recorded_at", forecourt.db.types.UTCDateTime(), nullable=False),
         sa.Column("reverses_id", sa.Uuid(), nullable=True),
         sa.Column("memo", sa.String(length=200), nullable=False),
+        sa.Column("station_code", sa.String(length=32), nullable=True),
         sa.Column(
             "meta",
             sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
@@ -67,8 +88,47 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("ledger_postings", schema=None) as batch_op:
         batch_op.create_index("ix_ledger_postings_occurred_at", ["occurred_at"], unique=False)
+        batch_op.create_index("ix_ledger_postings_recorded_at", ["recorded_at"], unique=False)
         batch_op.create_index("ix_ledger_postings_reverses_id", ["reverses_id"], unique=False)
 
+    op.create_table(
+        "ledger_reconciliations",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("as_of", forecourt.db.types.UTCDateTime(), nullable=False),
+        sa.Column("accounts_checked", sa.BigInteger(), nullable=False),
+        sa.Column("entries_total", sa.BigInteger(), nullable=False),
+        sa.Column("differences", sa.BigInteger(), nullable=False),
+        sa.Column(
+            "details",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("ok", sa.Boolean(), nullable=False),
+        sa.Column("created_at", forecourt.db.types.UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_ledger_reconciliations")),
+    )
+    op.create_table(
+        "tier_levels",
+        sa.Column("code", sa.String(length=32), nullable=False),
+        sa.Column("name", sa.String(length=32), nullable=False),
+        sa.Column("rank", sa.Integer(), nullable=False),
+        sa.Column("threshold", sa.BigInteger(), nullable=False),
+        sa.Column("multiplier_permille", sa.Integer(), nullable=False),
+        sa.Column("fuel_discount_bp", sa.Integer(), nullable=False),
+        sa.Column("points_never_expire", sa.Boolean(), nullable=False),
+        sa.Column("priority_lane", sa.Boolean(), nullable=False),
+        sa.PrimaryKeyConstraint("code", name=op.f("pk_tier_levels")),
+        sa.UniqueConstraint("rank", name=op.f("uq_tier_levels_rank")),
+    )
+    op.create_table(
+        "tier_programs",
+        sa.Column("code", sa.String(length=32), nullable=False),
+        sa.Column("metric", sa.String(length=24), nullable=False),
+        sa.Column("window", sa.String(length=24), nullable=False),
+        sa.Column("grace_months", sa.Integer(), nullable=False),
+        sa.Column("updated_at", forecourt.db.types.UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("code", name=op.f("pk_tier_programs")),
+    )
     op.create_table(
         "ledger_accounts",
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -88,6 +148,25 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("ledger_accounts", schema=None) as batch_op:
         batch_op.create_index("ix_ledger_accounts_member_id", ["member_id"], unique=False)
+
+    op.create_table(
+        "member_tiers",
+        sa.Column("member_id", sa.Uuid(), nullable=False),
+        sa.Column("tier_code", sa.String(length=32), nullable=False),
+        sa.Column("since", forecourt.db.types.UTCDateTime(), nullable=False),
+        sa.Column("grace_until", forecourt.db.types.UTCDateTime(), nullable=True),
+        sa.Column("manual_until", forecourt.db.types.UTCDateTime(), nullable=True),
+        sa.Column("updated_at", forecourt.db.types.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["member_id"], ["members.id"], name=op.f("fk_member_tiers_member_id_members")
+        ),
+        sa.ForeignKeyConstraint(
+            ["tier_code"], ["tier_levels.code"], name=op.f("fk_member_tiers_tier_code_tier_levels")
+        ),
+        sa.PrimaryKeyConstraint("member_id", name=op.f("pk_member_tiers")),
+    )
+    with op.batch_alter_table("member_tiers", schema=None) as batch_op:
+        batch_op.create_index("ix_member_tiers_tier_code", ["tier_code"], unique=False)
 
     op.create_table(
         "point_adjustments",
@@ -118,6 +197,48 @@ def upgrade() -> None:
         batch_op.create_index("ix_point_adjustments_member_id", ["member_id"], unique=False)
         batch_op.create_index(
             "ix_point_adjustments_status_requested_at", ["status", "requested_at"], unique=False
+        )
+
+    op.create_table(
+        "tier_activity",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("member_id", sa.Uuid(), nullable=False),
+        sa.Column("source_key", sa.String(length=200), nullable=False),
+        sa.Column("occurred_at", forecourt.db.types.UTCDateTime(), nullable=False),
+        sa.Column("money_paid_fen", sa.BigInteger(), nullable=False),
+        sa.Column("liters_centi", sa.BigInteger(), nullable=False),
+        sa.Column("visits", sa.Integer(), nullable=False),
+        sa.Column("points_earned", sa.BigInteger(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["member_id"], ["members.id"], name=op.f("fk_tier_activity_member_id_members")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_tier_activity")),
+        sa.UniqueConstraint("source_key", name=op.f("uq_tier_activity_source_key")),
+    )
+    with op.batch_alter_table("tier_activity", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_tier_activity_member_id_occurred_at", ["member_id", "occurred_at"], unique=False
+        )
+
+    op.create_table(
+        "tier_history",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("member_id", sa.Uuid(), nullable=False),
+        sa.Column("from_code", sa.String(length=32), nullable=False),
+        sa.Column("to_code", sa.String(length=32), nullable=False),
+        sa.Column("reason", sa.String(length=32), nullable=False),
+        sa.Column("metric_value", sa.BigInteger(), nullable=True),
+        sa.Column("actor", sa.String(length=140), nullable=False),
+        sa.Column("note", sa.String(length=200), nullable=False),
+        sa.Column("occurred_at", forecourt.db.types.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["member_id"], ["members.id"], name=op.f("fk_tier_history_member_id_members")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_tier_history")),
+    )
+    with op.batch_alter_table("tier_history", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_tier_history_member_id_occurred_at", ["member_id", "occurred_at"], unique=False
         )
 
     op.create_table(
@@ -197,11 +318,19 @@ def upgrade() -> None:
         batch_op.create_index("ix_ledger_lot_movements_lot_id", ["lot_id"], unique=False)
         batch_op.create_index("ix_ledger_lot_movements_posting_id", ["posting_id"], unique=False)
 
+    with op.batch_alter_table("outbox_events", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("dedupe_key", sa.String(length=200), nullable=True))
+        batch_op.create_unique_constraint(batch_op.f("uq_outbox_events_dedupe_key"), ["dedupe_key"])
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table("outbox_events", schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f("uq_outbox_events_dedupe_key"), type_="unique")
+        batch_op.drop_column("dedupe_key")
+
     with op.batch_alter_table("ledger_lot_movements", schema=None) as batch_op:
         batch_op.drop_index("ix_ledger_lot_movements_posting_id")
         batch_op.drop_index("ix_ledger_lot_movements_lot_id")
@@ -226,20 +355,37 @@ def downgrade() -> None:
         batch_op.drop_index("ix_ledger_entries_account_id_seq")
 
     op.drop_table("ledger_entries")
+    with op.batch_alter_table("tier_history", schema=None) as batch_op:
+        batch_op.drop_index("ix_tier_history_member_id_occurred_at")
+
+    op.drop_table("tier_history")
+    with op.batch_alter_table("tier_activity", schema=None) as batch_op:
+        batch_op.drop_index("ix_tier_activity_member_id_occurred_at")
+
+    op.drop_table("tier_activity")
     with op.batch_alter_table("point_adjustments", schema=None) as batch_op:
         batch_op.drop_index("ix_point_adjustments_status_requested_at")
         batch_op.drop_index("ix_point_adjustments_member_id")
 
     op.drop_table("point_adjustments")
+    with op.batch_alter_table("member_tiers", schema=None) as batch_op:
+        batch_op.drop_index("ix_member_tiers_tier_code")
+
+    op.drop_table("member_tiers")
     with op.batch_alter_table("ledger_accounts", schema=None) as batch_op:
         batch_op.drop_index("ix_ledger_accounts_member_id")
 
     op.drop_table("ledger_accounts")
+    op.drop_table("tier_programs")
+    op.drop_table("tier_levels")
+    op.drop_table("ledger_reconciliations")
     with op.batch_alter_table("ledger_postings", schema=None) as batch_op:
         batch_op.drop_index("ix_ledger_postings_reverses_id")
+        batch_op.drop_index("ix_ledger_postings_recorded_at")
         batch_op.drop_index("ix_ledger_postings_occurred_at")
 
     op.drop_table("ledger_postings")
+    op.drop_table("ledger_liability_snapshots")
     with op.batch_alter_table("ledger_digests", schema=None) as batch_op:
         batch_op.drop_index("ix_ledger_digests_taken_at")
 
