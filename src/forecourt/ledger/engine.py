@@ -17,25 +17,122 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import and_, nulls_last, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import BigInteger, bindparam, insert, nulls_last, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from forecourt.db.unique import is_unique_violation
+from forecourt.db.base import Base
 from forecourt.kit.actor import Actor
 from forecourt.kit.clock import utcnow
 from forecourt.kit.ids import new_id
 from forecourt.ledger.chain import Signer, canonical_content, entry_hash, sha256_hex
 from forecourt.ledger.errors import IdempotencyKeyConflict, InsufficientBalance, UnbalancedPosting
-from forecourt.ledger.models import Entry, LedgerAccount, Lot, LotMovement, Posting
+from forecourt.ledger.models import GENESIS, Entry, LedgerAccount, Lot, LotMovement, Posting
 
 LOT_PURPOSES = frozenset({"available"})
 """Member account purposes whose value is kept in lots with an expiry."""
 
+ACCOUNT_NAMESPACE = uuid.UUID("6f1c3a52-52a4-4c8e-9d0b-3d4f7a1e2b90")
+
+# The hot path runs prebuilt Core statements with parameters (no ORM unit of work, no statement
+# construction per posting): a posting is about eight round trips and little Python.
+_accounts_t = Base.metadata.tables[LedgerAccount.__tablename__]
+_postings_t = Base.metadata.tables[Posting.__tablename__]
+_entries_t = Base.metadata.tables[Entry.__tablename__]
+_lots_t = Base.metadata.tables[Lot.__tablename__]
+_movements_t = Base.metadata.tables[LotMovement.__tablename__]
+
+_FIND_POSTING = select(_postings_t.c.id, _postings_t.c.fingerprint).where(
+    _postings_t.c.idempotency_key == bindparam("key")
+)
+_LOCK_HEADS = (
+    select(_accounts_t.c.id, _accounts_t.c.balance, _accounts_t.c.head_seq, _accounts_t.c.head_hash)
+    .where(_accounts_t.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(_accounts_t.c.id)
+    .with_for_update()
+)
+_ADVANCE_HEAD = (
+    update(_accounts_t)
+    .where(
+        _accounts_t.c.id == bindparam("account_id"),
+        _accounts_t.c.head_seq == bindparam("old_seq"),
+        _accounts_t.c.balance + bindparam("delta", type_=BigInteger) >= 0,
+    )
+    .values(
+        balance=_accounts_t.c.balance + bindparam("delta", type_=BigInteger),
+        head_seq=bindparam("new_seq"),
+        head_hash=bindparam("new_hash"),
+    )
+)
+_INSERT_ENTRIES = insert(_entries_t)
+_INSERT_LOT = insert(_lots_t)
+_INSERT_MOVEMENTS = insert(_movements_t)
+_OPEN_LOTS = (
+    select(_lots_t.c.id, _lots_t.c.remaining)
+    .where(_lots_t.c.account_id == bindparam("account_id"), _lots_t.c.remaining > 0)
+    .order_by(nulls_last(_lots_t.c.expires_at.asc()), _lots_t.c.created_at, _lots_t.c.id)
+)
+_TAKE_FROM_LOT = (
+    update(_lots_t)
+    .where(_lots_t.c.id == bindparam("lot_id"), _lots_t.c.remaining >= bindparam("qty", type_=BigInteger))
+    .values(remaining=_lots_t.c.remaining - bindparam("qty", type_=BigInteger))
+)
+_GIVE_TO_LOT = (
+    update(_lots_t)
+    .where(_lots_t.c.id == bindparam("lot_id"))
+    .values(remaining=_lots_t.c.remaining + bindparam("qty", type_=BigInteger))
+)
+_DIALECT_STATEMENTS: dict[str, tuple[Any, Any]] = {}
+
+
+def _upserts(session: Session) -> tuple[Any, Any]:
+    """(create-account-if-missing, insert-posting-unless-key-exists) for the session's dialect."""
+    name = session.get_bind().dialect.name
+    found = _DIALECT_STATEMENTS.get(name)
+    if found is None:
+        dialect_insert = postgresql_insert if name == "postgresql" else sqlite_insert
+        found = _DIALECT_STATEMENTS[name] = (
+            dialect_insert(_accounts_t).on_conflict_do_nothing(index_elements=["code"]),
+            dialect_insert(_postings_t)
+            .on_conflict_do_nothing(index_elements=["idempotency_key"])
+            .returning(_postings_t.c.id),
+        )
+    return found
+
+
+class AccountLike(Protocol):
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def code(self) -> str: ...
+    @property
+    def asset(self) -> str: ...
+    @property
+    def purpose(self) -> str: ...
+    @property
+    def member_id(self) -> uuid.UUID | None: ...
+
 
 # --- accounts ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AccountRef:
+    """An account by its identity; the row is created by the first posting that touches it.
+
+    Account ids are derived from their codes (UUIDv5), so finding an account needs no query."""
+
+    code: str
+    asset: str
+    purpose: str
+    member_id: uuid.UUID | None = None
+
+    @property
+    def id(self) -> uuid.UUID:
+        return uuid.uuid5(ACCOUNT_NAMESPACE, self.code)
 
 
 def member_account_code(asset: str, member_id: uuid.UUID, purpose: str) -> str:
@@ -46,39 +143,30 @@ def program_account_code(asset: str, purpose: str) -> str:
     return f"{asset}:program:{purpose}"
 
 
-def _get_or_create(session: Session, code: str, make: LedgerAccount) -> LedgerAccount:
-    found = session.scalar(select(LedgerAccount).where(LedgerAccount.code == code))
-    if found is not None:
-        return found
-    try:
-        with session.begin_nested():
-            session.add(make)
-            session.flush()
-    except IntegrityError as exc:
-        if not is_unique_violation(exc):
-            raise
-        return session.scalars(select(LedgerAccount).where(LedgerAccount.code == code)).one()
-    return make
+def member_account(session: Session, asset: str, member_id: uuid.UUID, purpose: str) -> AccountRef:
+    return AccountRef(member_account_code(asset, member_id, purpose), asset, purpose, member_id)
 
 
-def member_account(session: Session, asset: str, member_id: uuid.UUID, purpose: str) -> LedgerAccount:
-    code = member_account_code(asset, member_id, purpose)
-    return _get_or_create(
-        session,
-        code,
-        LedgerAccount(
-            id=new_id(), code=code, asset=asset, purpose=purpose, member_id=member_id, created_at=utcnow()
-        ),
-    )
+def program_account(session: Session, asset: str, purpose: str) -> AccountRef:
+    return AccountRef(program_account_code(asset, purpose), asset, purpose)
 
 
-def program_account(session: Session, asset: str, purpose: str) -> LedgerAccount:
-    code = program_account_code(asset, purpose)
-    return _get_or_create(
-        session,
-        code,
-        LedgerAccount(id=new_id(), code=code, asset=asset, purpose=purpose, created_at=utcnow()),
-    )
+def ensure_accounts(session: Session, accounts: Sequence[AccountLike], now: datetime) -> None:
+    rows = [
+        {
+            "id": account.id,
+            "code": account.code,
+            "asset": account.asset,
+            "purpose": account.purpose,
+            "member_id": account.member_id,
+            "balance": 0,
+            "head_seq": 0,
+            "head_hash": GENESIS,
+            "created_at": now,
+        }
+        for account in accounts
+    ]
+    session.connection().execute(_upserts(session)[0], rows)
 
 
 # --- posting ----------------------------------------------------------------------------------
@@ -102,7 +190,7 @@ class LotRules:
     """account id → {lot id: amount} to give back instead of opening a new lot."""
 
 
-def fingerprint(asset: str, reason: str, legs: Sequence[tuple[LedgerAccount, int]], reverses_id: Any) -> str:
+def fingerprint(asset: str, reason: str, legs: Sequence[tuple[Any, int]], reverses_id: Any) -> str:
     document = {
         "asset": asset,
         "reason": reason,
@@ -113,12 +201,19 @@ def fingerprint(asset: str, reason: str, legs: Sequence[tuple[LedgerAccount, int
 
 
 def _existing(session: Session, key: str, expected: str) -> PostingResult | None:
-    found = session.scalar(select(Posting).where(Posting.idempotency_key == key))
-    if found is None:
+    row = session.connection().execute(_FIND_POSTING, {"key": key}).first()
+    if row is None:
         return None
-    if found.fingerprint != expected:
+    if row.fingerprint != expected:
         raise IdempotencyKeyConflict(idempotency_key=key)
-    return PostingResult(found, replayed=True)
+    return PostingResult(session.get_one(Posting, row.id), replayed=True)
+
+
+@dataclass
+class _Head:
+    balance: int
+    seq: int
+    hash: str
 
 
 def post(
@@ -129,7 +224,7 @@ def post(
     reason: str,
     idempotency_key: str,
     actor: Actor,
-    legs: Sequence[tuple[LedgerAccount, int]],
+    legs: Sequence[tuple[AccountLike, int]],
     occurred_at: datetime | None = None,
     memo: str = "",
     meta: dict[str, Any] | None = None,
@@ -148,29 +243,26 @@ def post(
     if replay is not None:
         return replay
 
-    members = sorted(
-        {account.id: account for account, _ in legs if account.is_member}.values(), key=lambda a: a.id
+    now = utcnow()
+    accounts = {account.id: account for account, _ in legs}
+    ensure_accounts(session, list(accounts.values()), now)
+    member_ids = sorted(
+        account_id for account_id, account in accounts.items() if account.member_id is not None
     )
-    locked = {
-        account.id: account
-        for account in session.scalars(
-            select(LedgerAccount)
-            .where(LedgerAccount.id.in_([a.id for a in members]))
-            .order_by(LedgerAccount.id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
+    connection = session.connection()
+    heads = {
+        row.id: _Head(row.balance, row.head_seq, row.head_hash)
+        for row in connection.execute(_LOCK_HEADS, {"ids": member_ids})
     }
     net: dict[uuid.UUID, int] = {}
     for account, amount in legs:
         net[account.id] = net.get(account.id, 0) + amount
-    for account_id, account in locked.items():
-        if account.balance + net[account_id] < 0:
+    for account_id, head in heads.items():
+        if head.balance + net[account_id] < 0:
             raise InsufficientBalance(
-                account=account.purpose, balance=account.balance, needed=-net[account_id]
+                account=accounts[account_id].purpose, balance=head.balance, needed=-net[account_id]
             )
 
-    now = utcnow()
     moment = occurred_at or now
     posting_id = new_id()
     content_hash = sha256_hex(
@@ -184,128 +276,122 @@ def post(
             legs=[(account.code, amount) for account, amount in legs],
         )
     )
-    posting = Posting(
-        id=posting_id,
-        asset=asset,
-        idempotency_key=idempotency_key,
-        reason=reason,
-        actor=f"{actor.kind}:{actor.label}"[:140],
-        occurred_at=moment,
-        recorded_at=now,
-        reverses_id=reverses_id,
-        memo=memo[:200],
-        station_code=station,
-        meta=meta or {},
-        fingerprint=expected,
-        content_hash=content_hash,
-        signature=signer.sign(content_hash),
-        key_id=signer.key_id,
-    )
-    try:
-        with session.begin_nested():
-            session.add(posting)
-            session.flush()
-    except IntegrityError as exc:
-        if not is_unique_violation(exc):
-            raise
+    values = {
+        "id": posting_id,
+        "asset": asset,
+        "idempotency_key": idempotency_key,
+        "reason": reason,
+        "actor": f"{actor.kind}:{actor.label}"[:140],
+        "occurred_at": moment,
+        "recorded_at": now,
+        "reverses_id": reverses_id,
+        "memo": memo[:200],
+        "station_code": station,
+        "meta": meta or {},
+        "fingerprint": expected,
+        "content_hash": content_hash,
+        "signature": signer.sign(content_hash),
+        "key_id": signer.key_id,
+    }
+    inserted = connection.execute(_upserts(session)[1], values).scalar()
+    if inserted is None:  # the same key committed by a concurrent request since we looked
         replay = _existing(session, idempotency_key, expected)
         if replay is None:
-            raise
+            raise IdempotencyKeyConflict(idempotency_key=idempotency_key)
         return replay
 
-    entries: list[Entry] = []
+    entries: list[dict[str, Any]] = []
     for account, amount in legs:
-        entry = Entry(id=new_id(), posting_id=posting_id, account_id=account.id, amount=amount)
-        if account.id in locked:
-            _chain(session, locked[account.id], entry, content_hash)
-            if account.purpose in LOT_PURPOSES:
-                _move_lots(session, account, posting_id, amount, lots, now)
+        entry: dict[str, Any] = {
+            "id": new_id(),
+            "posting_id": posting_id,
+            "account_id": account.id,
+            "amount": amount,
+            "seq": None,
+            "prev_hash": None,
+            "hash": None,
+        }
+        if account.id in heads:
+            _chain(session, account, heads[account.id], entry, content_hash)
         entries.append(entry)
-    session.add_all(entries)
-    session.flush()
-    return PostingResult(posting, replayed=False)
+    connection.execute(_INSERT_ENTRIES, entries)
+    for account, amount in legs:
+        if account.id in heads and account.purpose in LOT_PURPOSES:
+            _move_lots(session, account, posting_id, amount, lots, now)
+    return PostingResult(Posting(**values), replayed=False)
 
 
-def _chain(session: Session, account: LedgerAccount, entry: Entry, content_hash: str) -> None:
+def _chain(
+    session: Session, account: AccountLike, head: _Head, entry: dict[str, Any], content_hash: str
+) -> None:
     """Append the entry to the account's chain with a conditional update of balance and head."""
-    seq = account.head_seq + 1
-    digest = entry_hash(account.head_hash, seq, account.code, entry.amount, content_hash)
-    result = session.execute(
-        update(LedgerAccount)
-        .where(
-            LedgerAccount.id == account.id,
-            LedgerAccount.head_seq == account.head_seq,
-            LedgerAccount.balance + entry.amount >= 0,
-        )
-        .values(balance=LedgerAccount.balance + entry.amount, head_seq=seq, head_hash=digest)
-        .execution_options(synchronize_session=False)
+    seq = head.seq + 1
+    amount = entry["amount"]
+    digest = entry_hash(head.hash, seq, account.code, amount, content_hash)
+    result = session.connection().execute(
+        _ADVANCE_HEAD,
+        {"account_id": account.id, "old_seq": head.seq, "delta": amount, "new_seq": seq, "new_hash": digest},
     )
     if getattr(result, "rowcount", 0) != 1:
         raise InsufficientBalance(account=account.purpose)
-    entry.seq, entry.prev_hash, entry.hash = seq, account.head_hash, digest
-    account.balance += entry.amount
-    account.head_seq, account.head_hash = seq, digest
-    session.expire(account, ["balance", "head_seq", "head_hash"])
+    entry.update(seq=seq, prev_hash=head.hash, hash=digest)
+    head.balance, head.seq, head.hash = head.balance + amount, seq, digest
 
 
 def _move_lots(
-    session: Session,
-    account: LedgerAccount,
-    posting_id: uuid.UUID,
-    amount: int,
-    rules: LotRules,
-    now: datetime,
+    session: Session, account: AccountLike, posting_id: uuid.UUID, amount: int, rules: LotRules, now: datetime
 ) -> None:
+    connection = session.connection()
+    movements: list[dict[str, Any]] = []
     if amount > 0:
         restore = rules.restore.get(account.id)
         if restore:
             for lot_id, give in restore.items():
-                session.execute(update(Lot).where(Lot.id == lot_id).values(remaining=Lot.remaining + give))
-                session.add(LotMovement(id=new_id(), lot_id=lot_id, posting_id=posting_id, amount=give))
-            return
-        lot = Lot(
-            id=new_id(),
-            account_id=account.id,
-            posting_id=posting_id,
-            amount=amount,
-            remaining=amount,
-            expires_at=rules.expires_at,
-            created_at=now,
-        )
-        session.add(lot)
-        session.flush()
-        session.add(LotMovement(id=new_id(), lot_id=lot.id, posting_id=posting_id, amount=amount))
-        return
-    still = -amount
-    for lot in _lots_to_take(session, account.id, rules.prefer):
-        if still == 0:
-            break
-        take = min(lot.remaining, still)
-        done = session.execute(
-            update(Lot)
-            .where(and_(Lot.id == lot.id, Lot.remaining >= take))
-            .values(remaining=Lot.remaining - take)
-            .execution_options(synchronize_session=False)
-        )
-        if getattr(done, "rowcount", 0) != 1:
-            raise InsufficientBalance(account=account.purpose)
-        session.add(LotMovement(id=new_id(), lot_id=lot.id, posting_id=posting_id, amount=-take))
-        still -= take
-    if still:
-        raise InsufficientBalance(account=account.purpose, missing_in_lots=still)
+                connection.execute(_GIVE_TO_LOT, {"lot_id": lot_id, "qty": give})
+                movements.append({"id": new_id(), "lot_id": lot_id, "posting_id": posting_id, "amount": give})
+        else:
+            lot_id = new_id()
+            connection.execute(
+                _INSERT_LOT,
+                {
+                    "id": lot_id,
+                    "account_id": account.id,
+                    "posting_id": posting_id,
+                    "amount": amount,
+                    "remaining": amount,
+                    "expires_at": rules.expires_at,
+                    "created_at": now,
+                },
+            )
+            movements.append({"id": new_id(), "lot_id": lot_id, "posting_id": posting_id, "amount": amount})
+    else:
+        still = -amount
+        for lot_id, remaining in _lots_to_take(session, account.id, rules.prefer):
+            if still == 0:
+                break
+            take = min(remaining, still)
+            done = connection.execute(_TAKE_FROM_LOT, {"lot_id": lot_id, "qty": take})
+            if getattr(done, "rowcount", 0) != 1:
+                raise InsufficientBalance(account=account.purpose)
+            movements.append({"id": new_id(), "lot_id": lot_id, "posting_id": posting_id, "amount": -take})
+            still -= take
+        if still:
+            raise InsufficientBalance(account=account.purpose, missing_in_lots=still)
+    if movements:
+        connection.execute(_INSERT_MOVEMENTS, movements)
 
 
-def _lots_to_take(session: Session, account_id: uuid.UUID, prefer: Sequence[uuid.UUID]) -> list[Lot]:
-    open_lots = list(
-        session.scalars(
-            select(Lot)
-            .where(Lot.account_id == account_id, Lot.remaining > 0)
-            .order_by(nulls_last(Lot.expires_at.asc()), Lot.created_at, Lot.id)
-            .execution_options(populate_existing=True)
-        )
-    )
-    first = [lot for lot in open_lots if lot.id in set(prefer)]
-    return first + [lot for lot in open_lots if lot.id not in set(prefer)]
+def _lots_to_take(
+    session: Session, account_id: uuid.UUID, prefer: Sequence[uuid.UUID]
+) -> list[tuple[uuid.UUID, int]]:
+    open_lots = [
+        (row.id, row.remaining)
+        for row in session.connection().execute(_OPEN_LOTS, {"account_id": account_id})
+    ]
+    preferred = set(prefer)
+    return [lot for lot in open_lots if lot[0] in preferred] + [
+        lot for lot in open_lots if lot[0] not in preferred
+    ]
 
 
 def lot_movements(session: Session, posting_id: uuid.UUID) -> list[LotMovement]:

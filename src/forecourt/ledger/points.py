@@ -20,7 +20,7 @@ from forecourt.kit.actor import Actor
 from forecourt.kit.clock import chain_zone, to_chain_time
 from forecourt.ledger import engine
 from forecourt.ledger.chain import Signer
-from forecourt.ledger.engine import LotRules, PostingResult
+from forecourt.ledger.engine import AccountLike, AccountRef, LotRules, PostingResult
 from forecourt.ledger.errors import (
     AlreadyReversed,
     IdempotencyKeyConflict,
@@ -56,14 +56,14 @@ def _positive(amount: int) -> int:
     return amount
 
 
-def _accounts(session: Session, member_id: uuid.UUID) -> tuple[LedgerAccount, LedgerAccount]:
+def _accounts(session: Session, member_id: uuid.UUID) -> tuple[AccountRef, AccountRef]:
     return (
         engine.member_account(session, ASSET, member_id, "available"),
         engine.member_account(session, ASSET, member_id, "pending"),
     )
 
 
-def program(session: Session, purpose: str) -> LedgerAccount:
+def program(session: Session, purpose: str) -> AccountRef:
     return engine.program_account(session, ASSET, purpose)
 
 
@@ -153,11 +153,10 @@ def settle_pending(
     """Post pending points (they become available, in a lot) or void them. Either happens once:
     both share the idempotency key ``settle:<pending posting>``."""
     posting, pending, amount = _pending_posting(session, pending_posting_id)
+    target: AccountLike = program(session, "issuance")
     if outcome == "post" and pending.member_id is not None:
-        available = engine.member_account(session, ASSET, pending.member_id, "available")
-        legs = [(pending, -amount), (available, amount)]
-    else:
-        legs = [(pending, -amount), (program(session, "issuance"), amount)]
+        target = engine.member_account(session, ASSET, pending.member_id, "available")
+    legs: list[tuple[AccountLike, int]] = [(pending, -amount), (target, amount)]
     try:
         return engine.post(
             session,
@@ -287,10 +286,19 @@ def expire_due(
     if spare_members is not None:
         spared = select(LedgerAccount.id).where(LedgerAccount.member_id.in_(spare_members))
         query = query.where(Lot.account_id.not_in(spared))
-    due = list(session.scalars(query))
+    due = session.execute(
+        query.join(LedgerAccount, LedgerAccount.id == Lot.account_id).with_only_columns(
+            Lot.id,
+            Lot.remaining,
+            Lot.expires_at,
+            LedgerAccount.code,
+            LedgerAccount.purpose,
+            LedgerAccount.member_id,
+        )
+    ).all()
     points = 0
     for lot in due:
-        account = session.get_one(LedgerAccount, lot.account_id)
+        account = AccountRef(lot.code, ASSET, lot.purpose, lot.member_id)
         result = engine.post(
             session,
             signer,
