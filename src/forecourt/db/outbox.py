@@ -22,6 +22,8 @@ from typing import Any
 
 import structlog
 from sqlalchemy import ForeignKey, Index, String, Text, and_, or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -132,18 +134,26 @@ def publish(
         attempts=0,
     )
     if dedupe_key is not None:
-        existing = session.scalar(select(OutboxEvent.id).where(OutboxEvent.dedupe_key == dedupe_key))
-        if existing is not None:
-            return existing
-        try:
-            with session.begin_nested():
-                session.add(event)
-                session.flush()
-        except IntegrityError:
-            found = session.scalar(select(OutboxEvent.id).where(OutboxEvent.dedupe_key == dedupe_key))
-            if found is None:
-                raise
-            return found
+        dialect_insert = (
+            postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        )
+        statement = (
+            dialect_insert(OutboxEvent)
+            .values(
+                id=event.id,
+                topic=topic,
+                payload=payload,
+                dedupe_key=dedupe_key,
+                occurred_at=moment,
+                available_at=event.available_at,
+                attempts=0,
+            )
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(OutboxEvent.id)
+        )
+        if session.execute(statement).scalar() is None:
+            existing = session.scalar(select(OutboxEvent.id).where(OutboxEvent.dedupe_key == dedupe_key))
+            return existing or event.id
     else:
         session.add(event)
     session.info["outbox_published"] = True

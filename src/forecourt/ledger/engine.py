@@ -406,3 +406,146 @@ def entries_of(session: Session, posting_id: uuid.UUID) -> list[tuple[LedgerAcco
         .order_by(Entry.id)
     ).all()
     return [(account, amount) for account, amount in rows]
+
+
+@dataclass(frozen=True)
+class DueLot:
+    lot_id: uuid.UUID
+    account: AccountLike
+    remaining: int
+    occurred_at: datetime
+
+
+def drain_lots(
+    session: Session,
+    signer: Signer,
+    actor: Actor,
+    lots: Sequence[DueLot],
+    *,
+    sink: AccountLike,
+    reason: str,
+    key_prefix: str,
+) -> int:
+    """Empty many lots into ``sink`` at once, one posting per lot (key ``<key_prefix>:<lot>``), exactly as
+    ``post`` would record them, in a fixed number of statements (the expiry job's path through a
+    million lots). Lots already drained under their key are skipped. Returns the points moved."""
+    if not lots:
+        return 0
+    connection = session.connection()
+    now = utcnow()
+    keys = {f"{key_prefix}:{lot.lot_id}": lot for lot in lots}
+    done = set(
+        connection.execute(
+            select(_postings_t.c.idempotency_key).where(_postings_t.c.idempotency_key.in_(list(keys)))
+        ).scalars()
+    )
+    todo = [(key, lot) for key, lot in keys.items() if key not in done]
+    if not todo:
+        return 0
+    ensure_accounts(session, [sink], now)
+    account_ids = sorted({lot.account.id for _, lot in todo})
+    heads = {
+        row.id: _Head(row.balance, row.head_seq, row.head_hash)
+        for row in connection.execute(_LOCK_HEADS, {"ids": account_ids})
+    }
+    start = {account_id: (head.seq, head.balance) for account_id, head in heads.items()}
+    remaining = dict(
+        connection.execute(
+            select(_lots_t.c.id, _lots_t.c.remaining).where(_lots_t.c.id.in_([lot.lot_id for _, lot in todo]))
+        ).all()
+    )
+    postings: list[dict[str, Any]] = []
+    entries: list[dict[str, Any]] = []
+    movements: list[dict[str, Any]] = []
+    drained: list[dict[str, Any]] = []
+    moved = 0
+    for key, lot in todo:
+        amount = int(remaining.get(lot.lot_id, 0))
+        head = heads[lot.account.id]
+        if amount <= 0 or head.balance < amount:
+            continue
+        legs = [(lot.account, -amount), (sink, amount)]
+        posting_id = new_id()
+        content_hash = sha256_hex(
+            canonical_content(
+                posting_id=str(posting_id),
+                asset=lot.account.asset,
+                idempotency_key=key,
+                reason=reason,
+                occurred_at=lot.occurred_at,
+                reverses_id=None,
+                legs=[(account.code, leg) for account, leg in legs],
+            )
+        )
+        postings.append(
+            {
+                "id": posting_id,
+                "asset": lot.account.asset,
+                "idempotency_key": key,
+                "reason": reason,
+                "actor": f"{actor.kind}:{actor.label}"[:140],
+                "occurred_at": lot.occurred_at,
+                "recorded_at": now,
+                "reverses_id": None,
+                "memo": "",
+                "station_code": None,
+                "meta": {},
+                "fingerprint": fingerprint(lot.account.asset, reason, legs, None),
+                "content_hash": content_hash,
+                "signature": signer.sign(content_hash),
+                "key_id": signer.key_id,
+            }
+        )
+        seq = head.seq + 1
+        digest = entry_hash(head.hash, seq, lot.account.code, -amount, content_hash)
+        entries.append(
+            {
+                "id": new_id(),
+                "posting_id": posting_id,
+                "account_id": lot.account.id,
+                "amount": -amount,
+                "seq": seq,
+                "prev_hash": head.hash,
+                "hash": digest,
+            }
+        )
+        entries.append(
+            {
+                "id": new_id(),
+                "posting_id": posting_id,
+                "account_id": sink.id,
+                "amount": amount,
+                "seq": None,
+                "prev_hash": None,
+                "hash": None,
+            }
+        )
+        head.balance, head.seq, head.hash = head.balance - amount, seq, digest
+        movements.append({"id": new_id(), "lot_id": lot.lot_id, "posting_id": posting_id, "amount": -amount})
+        drained.append({"lot_id": lot.lot_id, "qty": amount})
+        moved += amount
+    if not postings:
+        return 0
+    connection.execute(_postings_t.insert(), postings)
+    connection.execute(_INSERT_ENTRIES, entries)
+    connection.execute(_INSERT_MOVEMENTS, movements)
+    for row in drained:
+        if getattr(connection.execute(_TAKE_FROM_LOT, row), "rowcount", 0) != 1:
+            raise InsufficientBalance(account="lot", lot_id=str(row["lot_id"]))
+    for account_id, head in heads.items():
+        old_seq, old_balance = start[account_id]
+        if head.seq == old_seq:
+            continue
+        result = connection.execute(
+            _ADVANCE_HEAD,
+            {
+                "account_id": account_id,
+                "old_seq": old_seq,
+                "delta": head.balance - old_balance,
+                "new_seq": head.seq,
+                "new_hash": head.hash,
+            },
+        )
+        if getattr(result, "rowcount", 0) != 1:
+            raise InsufficientBalance(account="available")
+    return moved

@@ -296,22 +296,23 @@ def expire_due(
             LedgerAccount.member_id,
         )
     ).all()
-    points = 0
-    for lot in due:
-        account = AccountRef(lot.code, ASSET, lot.purpose, lot.member_id)
-        result = engine.post(
-            session,
-            signer,
-            asset=ASSET,
-            reason="expiry",
-            idempotency_key=f"expire:{lot.id}",
-            actor=actor,
-            legs=[(account, -lot.remaining), (program(session, "expiry"), lot.remaining)],
-            occurred_at=lot.expires_at or at,
-            lots=LotRules(prefer=[lot.id]),
-        )
-        if not result.replayed:
-            points += lot.remaining
+    points = engine.drain_lots(
+        session,
+        signer,
+        actor,
+        [
+            engine.DueLot(
+                lot_id=lot.id,
+                account=AccountRef(lot.code, ASSET, lot.purpose, lot.member_id),
+                remaining=lot.remaining,
+                occurred_at=lot.expires_at or at,
+            )
+            for lot in due
+        ],
+        sink=program(session, "expiry"),
+        reason="expiry",
+        key_prefix="expire",
+    )
     return ExpiryReport(lots=len(due), points=points)
 
 

@@ -25,9 +25,8 @@ def evaluate_tiers(ctx: JobContext) -> dict[str, Any]:
 
         def batch(session: Session, after: uuid.UUID | None = after) -> uuid.UUID | None:
             members = service.members_to_evaluate(session, after, BATCH)
-            for member_id in members:
-                outcome = service.evaluate_member(session, SYSTEM, member_id, ctx.at).outcome
-                counts[outcome] = counts.get(outcome, 0) + 1
+            for evaluation in service.evaluate_batch(session, SYSTEM, members, ctx.at).values():
+                counts[evaluation.outcome] = counts.get(evaluation.outcome, 0) + 1
             return members[-1] if len(members) == BATCH else None
 
         snapshot = dict(counts)

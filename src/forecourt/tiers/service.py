@@ -267,18 +267,67 @@ class Evaluation:
 
 def evaluate_member(session: Session, actor: Actor, member_id: uuid.UUID, at: datetime) -> Evaluation:
     """The monthly evaluation of one member as of ``at`` (idempotent for the same ``at``)."""
+    return evaluate_batch(session, actor, [member_id], at)[member_id]
+
+
+def metric_values(session: Session, member_ids: Sequence[uuid.UUID], at: datetime) -> dict[uuid.UUID, int]:
+    """``metric_value`` for many members in one query."""
+    prog = program(session)
+    column = getattr(TierActivity, prog.metric)
+    query = (
+        select(TierActivity.member_id, func.coalesce(func.sum(column), 0))
+        .where(TierActivity.member_id.in_(member_ids), TierActivity.occurred_at <= at)
+        .group_by(TierActivity.member_id)
+    )
+    start = window_start(prog.window, at)
+    if start is not None:
+        query = query.where(TierActivity.occurred_at > start)
+    return {member_id: int(total) for member_id, total in session.execute(query)}
+
+
+def evaluate_batch(
+    session: Session, actor: Actor, member_ids: Sequence[uuid.UUID], at: datetime
+) -> dict[uuid.UUID, Evaluation]:
+    """The monthly evaluation of many members: a grace period first, then one level down at a time."""
     prog = program(session)
     all_levels = levels(session)
-    row = session.get(MemberTier, member_id)
-    old = level(session, row.tier_code) if row is not None else all_levels[0]
-    value = metric_value(session, member_id, at)
-    target = qualifying_level(all_levels, value)
+    by_code = {candidate.code: candidate for candidate in all_levels}
+    rows = {
+        row.member_id: row
+        for row in session.scalars(select(MemberTier).where(MemberTier.member_id.in_(member_ids)))
+    }
+    values = metric_values(session, member_ids, at)
+    results: dict[uuid.UUID, Evaluation] = {}
+    for member_id in member_ids:
+        row = rows.get(member_id)
+        old = by_code[row.tier_code] if row is not None else all_levels[0]
+        value = values.get(member_id, 0)
+        target = qualifying_level(all_levels, value)
+        results[member_id] = _evaluate(
+            session, actor, member_id, row, old, target, value, all_levels, prog, at
+        )
+    return results
+
+
+def _evaluate(
+    session: Session,
+    actor: Actor,
+    member_id: uuid.UUID,
+    row: MemberTier | None,
+    old: TierLevel,
+    target: TierLevel,
+    value: int,
+    all_levels: Sequence[TierLevel],
+    prog: TierProgram,
+    at: datetime,
+) -> Evaluation:
     if row is not None and row.manual_until is not None:
         if row.manual_until > at:
             return Evaluation("manual_held", old.code)
-        new = target
-        _change(session, member_id, row, old, new, reason="manual_expired", actor=actor, at=at, value=value)
-        return Evaluation("manual_expired", new.code)
+        _change(
+            session, member_id, row, old, target, reason="manual_expired", actor=actor, at=at, value=value
+        )
+        return Evaluation("manual_expired", target.code)
     if target.rank > old.rank:
         _change(session, member_id, row, old, target, reason="upgrade", actor=actor, at=at, value=value)
         return Evaluation("upgraded", target.code)
@@ -298,6 +347,7 @@ def evaluate_member(session: Session, actor: Actor, member_id: uuid.UUID, at: da
                 "grace_until": row.grace_until.isoformat(),
                 "needed": old.threshold - value,
             },
+            dedupe_key=f"tier.at_risk:{member_id}:{row.grace_until.isoformat()}",
         )
         return Evaluation("at_risk", old.code)
     if row.grace_until > at:
