@@ -10,9 +10,3 @@ from forecourt.members.pii import Pii
 def pii(app: FastAPI) -> Pii:
     result: Pii = app.state.pii
     return result
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits(app: FastAPI) -> None:
-    """Each test starts with empty rate-limit windows (SMS per IP would otherwise add up)."""
-    app.state.rate_limiter.reset()

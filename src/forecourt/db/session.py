@@ -32,6 +32,8 @@ log = structlog.get_logger(__name__)
 T = TypeVar("T")
 
 RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
+SCRUB_JOURNAL = "scrub_journal"
+"""Set in ``session.info`` by a transaction that erased personal data (see ``notify_committed``)."""
 MAX_ATTEMPTS = 5
 
 
@@ -74,8 +76,18 @@ class Database:
         return session
 
     def notify_committed(self, session: Session) -> None:
+        if session.info.pop(SCRUB_JOURNAL, False) and is_sqlite(self.engine):
+            self._scrub_sqlite_journal()
         for hook in self.after_commit_hooks:
             hook(session)
+
+    def _scrub_sqlite_journal(self) -> None:
+        """Write the WAL back and truncate it, so erased data leaves no copy in the journal file."""
+        try:
+            with self.engine.connect() as connection:
+                connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        except DBAPIError:
+            log.warning("wal_checkpoint_failed")
 
     @contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[Session]:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from forecourt.audit import service as audit
 from forecourt.db.outbox import publish
+from forecourt.db.session import SCRUB_JOURNAL
 from forecourt.kit.actor import Actor
 from forecourt.kit.clock import utcnow
 from forecourt.members import repository
@@ -238,5 +239,6 @@ def erase(session: Session, actor: Actor, member: Member, *, reason: str) -> Mem
     member.deleted_at = now
     member.updated_at = now
     audit.record(session, actor, "member.erase", "member", member.id, after={"reason": reason[:200]})
+    session.info[SCRUB_JOURNAL] = True
     publish(session, "member.erased", {"member_id": str(member.id), "at": now.isoformat()})
     return member

@@ -1,0 +1,163 @@
+"""Personal data at rest and its erasure, read from the raw database: the SQLite file (and its
+write-ahead log) byte for byte, or every row of every PostgreSQL table as text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from forecourt.app import create_app
+from forecourt.db.base import Base, import_all_models
+from forecourt.members import privacy
+from tests.fixtures.builders import make_staff
+from tests.members.support import LOGIN, SMS_CODES, last_code, unique_phone, unique_plate
+
+NAME = "欧阳娜娜"
+ID_NUMBER = "530102199001011234"
+
+
+def _raw_database_text(database) -> str:
+    engine = database.engine
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(FULL)")
+        path = Path(engine.url.database or "")
+        chunks = [path.read_bytes()]
+        wal = path.with_name(path.name + "-wal")
+        if wal.exists():
+            chunks.append(wal.read_bytes())
+        return b"".join(chunks).decode("utf-8", errors="replace")
+    with engine.connect() as connection:
+        tables = connection.execute(
+            text("SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()")
+        ).scalars()
+        return "\n".join(
+            row
+            for table in tables
+            for row in connection.execute(text(f'SELECT t::text FROM "{table}" t')).scalars()
+        )
+
+
+@pytest.fixture
+def world(committed_database, test_settings):
+    with committed_database.transaction() as session:
+        admin = make_staff(session, "admin")
+    app = create_app(test_settings, database=committed_database)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield client, admin, app
+
+
+def _register(client, admin, app):
+    phone, plate = unique_phone(), unique_plate()
+    created = client.post(
+        "/api/v1/members", json={"phone": phone, "name": NAME, "plates": [plate]}, headers=admin.headers
+    )
+    assert created.status_code == 201, created.text
+    member_id = created.json()["id"]
+    patched = client.patch(
+        f"/api/v1/members/{member_id}", json={"id_number": ID_NUMBER}, headers=admin.headers
+    )
+    assert patched.status_code == 200
+    assert client.post(SMS_CODES, json={"phone": phone}).status_code == 202
+    with app.state.database.transaction(write=False) as session:
+        code = last_code(session, app.state.pii, phone)
+    tokens = client.post(LOGIN, json={"phone": phone, "code": code}).json()
+    return member_id, phone, plate, {"Authorization": f"Bearer {tokens['access_token']}"}
+
+
+@pytest.mark.committed
+def test_no_phone_name_or_id_number_is_stored_in_plaintext(world, committed_database):
+    client, admin, app = world
+    _member_id, phone, _plate, _headers = _register(client, admin, app)
+    raw = _raw_database_text(committed_database)
+    for secret in (phone, f"+86{phone}", NAME, ID_NUMBER):
+        assert secret not in raw, f"{secret!r} found in the raw database"
+
+
+@pytest.mark.committed
+def test_deleting_the_account_leaves_no_personal_data_anywhere(world, committed_database):
+    client, admin, app = world
+    member_id, phone, plate, headers = _register(client, admin, app)
+    client.post(
+        f"/api/v1/members/{member_id}/vehicles",
+        json={"model": "大众 朗逸", "plate": plate},
+        headers=admin.headers,
+    )
+    assert client.get("/api/v1/me/export", headers=headers).status_code == 200
+    assert (
+        client.request("DELETE", "/api/v1/me", json={"confirm": "nope"}, headers=headers).status_code == 422
+    )
+    deleted = client.request("DELETE", "/api/v1/me", json={"confirm": "DELETE"}, headers=headers)
+    assert deleted.status_code == 204
+
+    raw = _raw_database_text(committed_database)
+    for secret in (phone, f"+86{phone}", NAME, ID_NUMBER, plate):
+        assert secret not in raw, f"{secret!r} survived the deletion"
+    assert client.get("/api/v1/me", headers=headers).status_code == 401
+    shown = client.get(f"/api/v1/members/{member_id}", headers=admin.headers).json()
+    assert shown["status"] == "deleted"
+    assert shown["phone"] is None
+    assert shown["plates"] == []
+    again = client.post("/api/v1/members", json={"phone": phone, "plates": [plate]}, headers=admin.headers)
+    assert again.status_code == 201
+    assert again.json()["id"] != member_id
+
+
+def test_every_table_holding_member_rows_has_an_export_section():
+    import_all_models()
+    covered = {table for section in privacy.sections().values() for table in section.tables}
+    holding = {
+        table.name
+        for table in Base.metadata.tables.values()
+        if any(fk.column.table.name == "members" for column in table.columns for fk in column.foreign_keys)
+    }
+    assert holding - covered == set()
+
+
+def test_the_export_holds_every_section_with_the_member_data(client, session, pii, staff):
+    from tests.members.support import member_login
+
+    login = member_login(client, session, pii)
+    plate = unique_plate()
+    client.post("/api/v1/me/plates", json={"plate": plate}, headers=login.headers)
+    client.post("/api/v1/me/vehicles", json={"model": "哈弗 H6", "plate": plate}, headers=login.headers)
+    client.patch("/api/v1/me", json={"name": NAME, "marketing_consent": True}, headers=login.headers)
+    admin = staff("admin")
+    client.post("/api/v1/tags", json={"code": "vip_test", "name": "测试"}, headers=admin.headers)
+    client.post(f"/api/v1/members/{login.member_id}/tags", json={"tag": "vip_test"}, headers=admin.headers)
+    export = client.get("/api/v1/me/export", headers=login.headers).json()
+    assert set(privacy.sections()) <= set(export)
+    assert export["profile"]["name"] == NAME
+    assert export["profile"]["phone"] == f"+86{login.phone}"
+    assert [row["plate"] for row in export["plates"]["bindings"]] == [plate]
+    assert export["vehicles"][0]["model"] == "哈弗 H6"
+    assert [row["granted"] for row in export["consents"]] == [True]
+    assert [tag["code"] for tag in export["tags"]] == ["vip_test"]
+    assert export["points"]["available"] == 0
+    assert export["tier"]["tier"] == "regular"
+
+
+def test_staff_see_masked_data_and_each_reveal_is_audited(client, session, pii, staff):
+    from sqlalchemy import select
+
+    from forecourt.audit.models import AuditEntry
+    from tests.members.support import make_member
+
+    phone = unique_phone()
+    member = make_member(session, pii, phone=phone, name=NAME)
+    shown = client.get(f"/api/v1/members/{member.id}", headers=staff("marketing").headers).json()
+    assert shown["phone"] == f"{phone[:3]}****{phone[-4:]}"
+    assert shown["name"] == "欧***"
+    assert (
+        client.post(f"/api/v1/members/{member.id}/reveal", headers=staff("marketing").headers).status_code
+        == 403
+    )
+    revealed = client.post(f"/api/v1/members/{member.id}/reveal", headers=staff("service").headers)
+    assert revealed.json()["phone"] == f"+86{phone}"
+    assert revealed.json()["name"] == NAME
+    entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "member.reveal")).one()
+    assert entry.entity_id == str(member.id)
+    assert entry.request_id == revealed.headers["X-Request-ID"]
