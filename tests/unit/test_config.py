@@ -13,7 +13,8 @@ def _production(**overrides: str) -> Settings:
         "database_url": "postgresql://forecourt@db.internal/forecourt",
         "secret_key": "a-real-secret-from-the-vault-0123456789",
         "encryption_keys": "k2026:" + base64.urlsafe_b64encode(b"0123456789abcdef0123456789abcdef").decode(),
-        "ledger_signing_key": "l2026:" + base64.urlsafe_b64encode(b"fedcba9876543210fedcba9876543210").decode(),
+        "ledger_signing_key": "l2026:"
+        + base64.urlsafe_b64encode(b"fedcba9876543210fedcba9876543210").decode(),
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
