@@ -177,12 +177,14 @@ def test_the_ledger_agrees_with_a_simple_model(database, member_pii, signer):
             balances = points.balances(self.session, self.member.id)
             assert balances.available == self.model.available
             assert balances.pending == sum(self.model.pending.values())
-            lots = self.session.scalar(
-                select(func.coalesce(func.sum(Lot.remaining), 0))
+            lots = self.session.scalars(
+                select(Lot.remaining)
                 .join(LedgerAccount, LedgerAccount.id == Lot.account_id)
                 .where(LedgerAccount.member_id == self.member.id)
-            )
-            assert lots == balances.available
+                .order_by(Lot.created_at, Lot.id)
+            ).all()
+            assert list(lots) == [lot.remaining for lot in sorted(self.model.lots, key=lambda lot: lot.order)]
+            assert sum(lots) == balances.available
             assert self.session.scalar(select(func.coalesce(func.sum(Entry.amount), 0))) == 0
 
         def teardown(self) -> None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import BigInteger, bindparam, insert, nulls_last, select, update
+from sqlalchemy import BigInteger, bindparam, func, insert, nulls_last, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -426,14 +426,23 @@ def drain_lots(
     reason: str,
     key_prefix: str,
 ) -> int:
-    """Empty many lots into ``sink`` at once, one posting per lot (key ``<key_prefix>:<lot>``), exactly as
+    """Empty many lots into ``sink`` at once, one posting per lot (key ``<prefix>:<lot>:<moves>``), exactly as
     ``post`` would record them, in a fixed number of statements (the expiry job's path through a
     million lots). Lots already drained under their key are skipped. Returns the points moved."""
     if not lots:
         return 0
     connection = session.connection()
     now = utcnow()
-    keys = {f"{key_prefix}:{lot.lot_id}": lot for lot in lots}
+    # A lot can be drained again after a reversal gave points back to it: the key names the lot and
+    # how many movements it has had, so a re-run finds the same key and a later drain a new one.
+    movement_counts: dict[uuid.UUID, int] = dict(
+        connection.execute(
+            select(_movements_t.c.lot_id, func.count())
+            .where(_movements_t.c.lot_id.in_([lot.lot_id for lot in lots]))
+            .group_by(_movements_t.c.lot_id)
+        ).all()
+    )
+    keys = {f"{key_prefix}:{lot.lot_id}:{movement_counts.get(lot.lot_id, 0)}": lot for lot in lots}
     done = set(
         connection.execute(
             select(_postings_t.c.idempotency_key).where(_postings_t.c.idempotency_key.in_(list(keys)))

@@ -275,7 +275,7 @@ def expire_due(
     limit: int = 1000,
     spare_members: Select[uuid.UUID] | None = None,
 ) -> ExpiryReport:
-    """Expire up to ``limit`` lots due at ``at``; idempotent per lot (key ``expire:<lot>``).
+    """Expire up to ``limit`` lots due at ``at``; idempotent (key ``expire:<lot>:<its movements>``).
     ``spare_members`` selects members whose points do not expire (a tier benefit)."""
     query = (
         select(Lot)
