@@ -8,7 +8,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
@@ -53,3 +54,21 @@ def parse_datetime(value: str) -> datetime:
     if parsed.utcoffset() is None:
         raise ValueError("cursor datetime has no offset")
     return parsed
+
+
+def decode_time_cursor(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
+    """The (moment, id) sort key of a newest-first page, or None for the first page."""
+    if not cursor:
+        return None
+    moment, row_id = decode_cursor(cursor, parse_datetime, uuid.UUID)
+    return moment, row_id
+
+
+def time_page(
+    rows: Sequence[Any], limit: int, key: Callable[[Any], tuple[datetime, uuid.UUID]]
+) -> tuple[list[Any], str | None]:
+    """The first ``limit`` rows of ``limit + 1`` fetched, and the cursor of the next page if there is one."""
+    if len(rows) <= limit:
+        return list(rows), None
+    moment, row_id = key(rows[limit - 1])
+    return list(rows[:limit]), encode_cursor(moment.isoformat(), str(row_id))

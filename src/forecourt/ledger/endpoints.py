@@ -15,14 +15,7 @@ from forecourt.auth.permissions import Permission
 from forecourt.db.session import api_router, get_session
 from forecourt.errors import InvalidRequest
 from forecourt.kit.actor import Actor
-from forecourt.kit.pagination import (
-    DEFAULT_LIMIT,
-    MAX_LIMIT,
-    Page,
-    decode_cursor,
-    encode_cursor,
-    parse_datetime,
-)
+from forecourt.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_time_cursor, time_page
 from forecourt.ledger import adjustments, history, liability, points
 from forecourt.ledger.schemas import (
     AdjustmentCreate,
@@ -65,13 +58,9 @@ def _points(session: Session, member_id: uuid.UUID) -> PointsRead:
 
 
 def _ledger(session: Session, member_id: uuid.UUID, cursor: str | None, limit: int) -> Page[LedgerLineRead]:
-    before = tuple(decode_cursor(cursor, parse_datetime, uuid.UUID)) if cursor else None
-    lines = history.member_postings(session, member_id, before=before, limit=limit + 1)
-    last = lines[limit - 1] if len(lines) > limit else None
-    return Page(
-        items=[LedgerLineRead(**line.__dict__) for line in lines[:limit]],
-        next_cursor=encode_cursor(last.recorded_at.isoformat(), str(last.posting_id)) if last else None,
-    )
+    lines = history.member_postings(session, member_id, before=decode_time_cursor(cursor), limit=limit + 1)
+    shown, next_cursor = time_page(lines, limit, lambda line: (line.recorded_at, line.posting_id))
+    return Page(items=[LedgerLineRead(**line.__dict__) for line in shown], next_cursor=next_cursor)
 
 
 @router.get("/members/{member_id}/points", response_model=PointsRead)

@@ -13,6 +13,7 @@ from forecourt.kit.actor import Actor
 from forecourt.members import member_auth
 from forecourt.members.errors import MemberTokenInvalid
 from forecourt.members.models import Member
+from forecourt.members.pii import Pii
 
 member_bearer = HTTPBearer(
     auto_error=False,
@@ -49,3 +50,9 @@ def member_actor(member: Member, request: Request) -> Actor:
         label=f"member:{member.id}",
         ip=request.client.host if request.client else None,
     )
+
+
+def pii_of(request: Request) -> Pii:
+    """The application's personal-data codec."""
+    pii: Pii = request.app.state.pii
+    return pii

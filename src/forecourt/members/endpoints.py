@@ -14,17 +14,10 @@ from forecourt.auth.dependencies import require
 from forecourt.auth.permissions import Permission
 from forecourt.db.session import api_router, get_session
 from forecourt.kit.actor import Actor
-from forecourt.kit.pagination import (
-    DEFAULT_LIMIT,
-    MAX_LIMIT,
-    Page,
-    decode_cursor,
-    encode_cursor,
-    parse_datetime,
-)
+from forecourt.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_time_cursor, time_page
 from forecourt.members import imports, plate_bindings, privacy, service, tags, vehicles
+from forecourt.members.dependencies import pii_of
 from forecourt.members.models import Member
-from forecourt.members.pii import Pii
 from forecourt.members.schemas import (
     EraseRequest,
     ImportReport,
@@ -50,11 +43,6 @@ router = api_router(prefix="/api/v1", tags=["members"])
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-def _pii(request: Request) -> Pii:
-    pii: Pii = request.app.state.pii
-    return pii
-
-
 def _member(session: Session, member_id: uuid.UUID) -> Member:
     return service.get_member(session, member_id)
 
@@ -67,7 +55,7 @@ def register_member(
     actor: Annotated[Actor, require(Permission.MEMBERS_WRITE)],
 ) -> MemberDetail:
     """Register a member at the counter (the attendant's station is recorded)."""
-    pii = _pii(request)
+    pii = pii_of(request)
     member = service.register(
         session,
         actor,
@@ -94,22 +82,19 @@ def search_members(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> Page[MemberSummary]:
     """Find members by exact phone, plate, card number or name, and by tag; newest first, masked."""
-    pii = _pii(request)
-    before = tuple(decode_cursor(cursor, parse_datetime, uuid.UUID)) if cursor else None
+    pii = pii_of(request)
     found = service.search(
         session,
         pii,
         service.SearchQuery(
             phone=phone, plate=plate, card_no=card_no, name=name, tag=tag, include_deleted=include_deleted
         ),
-        before=before,
+        before=decode_time_cursor(cursor),
         limit=limit + 1,
     )
-    items = [member_summary(session, m, service.personal(pii, m, reveal=False)) for m in found[:limit]]
-    last = found[limit - 1] if len(found) > limit else None
-    return Page(
-        items=items, next_cursor=encode_cursor(last.created_at.isoformat(), str(last.id)) if last else None
-    )
+    shown, next_cursor = time_page(found, limit, lambda m: (m.created_at, m.id))
+    items = [member_summary(session, m, service.personal(pii, m, reveal=False)) for m in shown]
+    return Page(items=items, next_cursor=next_cursor)
 
 
 @router.get("/members/{member_id}", response_model=MemberDetail)
@@ -121,7 +106,7 @@ def get_member(
 ) -> MemberDetail:
     """The member with points, tier and wallet; personal data masked (see ``/reveal``)."""
     member = service.get_member(session, member_id, allow_deleted=True)
-    return member_detail(session, member, service.personal(_pii(request), member, reveal=False))
+    return member_detail(session, member, service.personal(pii_of(request), member, reveal=False))
 
 
 @router.post("/members/{member_id}/reveal", response_model=MemberDetail)
@@ -133,7 +118,7 @@ def reveal_member(
 ) -> MemberDetail:
     """The member with phone, name and ID number in full. Every call is written to the audit log."""
     member = _member(session, member_id)
-    return member_detail(session, member, service.reveal(session, actor, _pii(request), member))
+    return member_detail(session, member, service.reveal(session, actor, pii_of(request), member))
 
 
 @router.patch("/members/{member_id}", response_model=MemberDetail)
@@ -144,7 +129,7 @@ def update_member(
     session: SessionDep,
     actor: Annotated[Actor, require(Permission.MEMBERS_WRITE)],
 ) -> MemberDetail:
-    pii = _pii(request)
+    pii = pii_of(request)
     member = service.update_profile(
         session,
         actor,
@@ -186,15 +171,11 @@ def list_transfers(
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> Page[TransferRead]:
-    before = tuple(decode_cursor(cursor, parse_datetime, uuid.UUID)) if cursor else None
     rows = plate_bindings.list_transfers(
-        session, status=status_filter or None, before=before, limit=limit + 1
+        session, status=status_filter or None, before=decode_time_cursor(cursor), limit=limit + 1
     )
-    last = rows[limit - 1] if len(rows) > limit else None
-    return Page(
-        items=[TransferRead.model_validate(row) for row in rows[:limit]],
-        next_cursor=encode_cursor(last.requested_at.isoformat(), str(last.id)) if last else None,
-    )
+    shown, next_cursor = time_page(rows, limit, lambda row: (row.requested_at, row.id))
+    return Page(items=[TransferRead.model_validate(row) for row in shown], next_cursor=next_cursor)
 
 
 @router.post("/plate-transfers/{transfer_id}/approve", response_model=TransferRead)
@@ -298,7 +279,7 @@ def erase_member(
     """Erase the member's personal data at their request (cannot be undone; the ledger stays)."""
     member = service.get_member(session, member_id, allow_deleted=True)
     privacy.erase(session, actor, member, reason=body.reason)
-    return member_detail(session, member, service.personal(_pii(request), member, reveal=False))
+    return member_detail(session, member, service.personal(pii_of(request), member, reveal=False))
 
 
 @router.post("/member-imports", response_model=ImportReport, status_code=status.HTTP_201_CREATED)
@@ -310,5 +291,5 @@ def import_members(
 ) -> ImportReport:
     """Import members row by row: each valid row fully or not at all; every other row reported."""
     content = file.file.read(imports.MAX_FILE_BYTES + 1)
-    report = imports.import_bytes(session, actor, _pii(request), file.filename or "upload", content)
+    report = imports.import_bytes(session, actor, pii_of(request), file.filename or "upload", content)
     return report

@@ -13,9 +13,8 @@ from starlette import status
 from forecourt.db.session import api_router, get_session
 from forecourt.kit.clock import utcnow
 from forecourt.members import plate_bindings, privacy, repository, service, vehicles
-from forecourt.members.dependencies import CurrentMember, member_actor
+from forecourt.members.dependencies import CurrentMember, member_actor, pii_of
 from forecourt.members.member_code import current_code, qr_svg
-from forecourt.members.pii import Pii
 from forecourt.members.schemas import (
     MeErase,
     MemberCodeRead,
@@ -35,22 +34,17 @@ router = api_router(prefix="/api/v1/me", tags=["member self-service"])
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-def _pii(request: Request) -> Pii:
-    pii: Pii = request.app.state.pii
-    return pii
-
-
 @router.get("", response_model=MemberDetail)
 def read_me(request: Request, session: SessionDep, member: CurrentMember) -> MemberDetail:
     """The member's own data, unmasked (it is theirs)."""
-    return member_detail(session, member, service.personal(_pii(request), member, reveal=True))
+    return member_detail(session, member, service.personal(pii_of(request), member, reveal=True))
 
 
 @router.patch("", response_model=MemberDetail)
 def update_me(
     body: ProfileUpdate, request: Request, session: SessionDep, member: CurrentMember
 ) -> MemberDetail:
-    pii = _pii(request)
+    pii = pii_of(request)
     service.update_profile(
         session,
         member_actor(member, request),
@@ -122,14 +116,14 @@ def remove_my_vehicle(
 @router.get("/member-code", response_model=MemberCodeRead)
 def my_member_code(request: Request, member: CurrentMember) -> MemberCodeRead:
     """The code to show at the pump (good for about a minute) and its QR image as SVG."""
-    code = current_code(member.code_id or "", service.code_secret_of(_pii(request), member), utcnow())
+    code = current_code(member.code_id or "", service.code_secret_of(pii_of(request), member), utcnow())
     return MemberCodeRead(code=code.code, valid_until=code.valid_until, qr_svg=qr_svg(code.code))
 
 
 @router.get("/export")
 def export_me(request: Request, session: SessionDep, member: CurrentMember) -> dict[str, Any]:
     """Everything held about the member, as JSON."""
-    return privacy.export(session, _pii(request), member)
+    return privacy.export(session, pii_of(request), member)
 
 
 @router.delete("", status_code=status.HTTP_204_NO_CONTENT)
