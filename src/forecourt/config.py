@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     """Comma-separated ``key_id:base64(Ed25519 public key)`` of retired signing keys, so ``ledger
     verify`` still checks postings signed before a rotation."""
 
+    points_expiry_policy: Literal["rolling", "end_of_year"] = "rolling"
+    """``rolling``: points expire ``points_expiry_months`` after they were earned; ``end_of_year``: at
+    the end of the calendar year after the one they were earned in."""
+    points_expiry_months: int = Field(default=24, ge=1, le=120)
     point_unit_cost_millifen: int = Field(default=1000, ge=0)
     """What one point costs the chain, in thousandths of a fen (default ¥0.01 = 1000)."""
 

@@ -92,6 +92,8 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/point-adjustments/{adjustment_id}/approve"): "staff:points:approve",
     ("POST", "/api/v1/point-adjustments/{adjustment_id}/reject"): "staff:points:approve",
     ("GET", "/api/v1/tiers"): "staff:members:read",
+    ("GET", "/api/v1/tier-program"): "staff:members:read",
+    ("PATCH", "/api/v1/tier-program"): "staff:tiers:manage",
     ("GET", "/api/v1/members/{member_id}/tier"): "staff:members:read",
     ("PUT", "/api/v1/members/{member_id}/tier"): "staff:tiers:manage",
     ("GET", "/api/v1/me/tier"): "member",

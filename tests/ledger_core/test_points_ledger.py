@@ -293,7 +293,7 @@ def test_one_key_posted_by_twenty_threads_takes_effect_once(committed_database, 
 def test_random_concurrent_transfers_conserve_every_point(committed_database, test_settings, member_pii):
     signer = signer_for(test_settings.ledger_signing_key)
     with committed_database.transaction() as session:
-        members = [make_member(session, member_pii) for _ in range(40)]
+        members = [make_member(session, member_pii) for _ in range(1000)]
         for n, member in enumerate(members):
             _earn(session, signer, member, 1000, f"bank-{n}")
     accounts = [engine.member_account(None, points.ASSET, m.id, "available") for m in members]  # type: ignore[arg-type]
@@ -301,7 +301,7 @@ def test_random_concurrent_transfers_conserve_every_point(committed_database, te
     def transfers(thread: int) -> int:
         rng = random.Random(thread)
         moved = 0
-        for step in range(25):
+        for step in range(40):
             source, target = rng.sample(accounts, 2)
             amount = rng.randint(1, 1500)
             legs = [(source, -amount), (target, amount)]
@@ -332,5 +332,5 @@ def test_random_concurrent_transfers_conserve_every_point(committed_database, te
             select(LedgerAccount.balance).where(LedgerAccount.member_id.is_not(None))
         ).all()
         assert min(balances) >= 0
-        assert sum(balances) == 40 * 1000
+        assert sum(balances) == 1000 * 1000
         _assert_sound(session, signer)

@@ -160,3 +160,21 @@ def test_an_adjustment_needs_a_second_person(client, session, member_pii, staff)
     assert {row["id"] for row in pending} == {own["id"], too_much["id"]}
     ledger = client.get(f"/api/v1/members/{member.id}/ledger", headers=admin.headers).json()["items"]
     assert [(line["reason"], line["available"]) for line in ledger] == [("adjustment.grant", 500)]
+
+
+def test_the_tier_program_is_configurable_and_audited(client, staff):
+    admin = staff("admin")
+    assert client.get("/api/v1/tier-program", headers=admin.headers).json() == {
+        "metric": "money_paid_fen",
+        "window": "rolling_12_months",
+        "grace_months": 3,
+    }
+    changed = client.patch(
+        "/api/v1/tier-program", json={"metric": "liters_centi", "grace_months": 2}, headers=admin.headers
+    )
+    assert changed.json()["metric"] == "liters_centi"
+    wrong = client.patch("/api/v1/tier-program", json={"window": "forever"}, headers=admin.headers)
+    assert wrong.json()["error"]["code"] == "invalid_tier_change"
+    assert (
+        client.patch("/api/v1/tier-program", json={}, headers=staff("marketing").headers).status_code == 403
+    )

@@ -16,7 +16,14 @@ from forecourt.kit.clock import utcnow
 from forecourt.members import service as members
 from forecourt.members.dependencies import CurrentMember
 from forecourt.tiers import service
-from forecourt.tiers.schemas import ManualTier, TierChangeRead, TierRead, TierStatus
+from forecourt.tiers.schemas import (
+    ManualTier,
+    TierChangeRead,
+    TierProgramRead,
+    TierProgramUpdate,
+    TierRead,
+    TierStatus,
+)
 
 router = api_router(prefix="/api/v1", tags=["tiers"])
 
@@ -28,6 +35,7 @@ def _status(session: Session, member_id: uuid.UUID) -> TierStatus:
     progress = service.progress(session, member_id, utcnow())
     return TierStatus(
         tier=TierRead.model_validate(progress.tier),
+        projected_tier=TierRead.model_validate(progress.projected),
         metric=prog.metric,
         window=prog.window,
         value=progress.value,
@@ -43,6 +51,24 @@ def _status(session: Session, member_id: uuid.UUID) -> TierStatus:
 @router.get("/tiers", response_model=list[TierRead])
 def list_tiers(session: SessionDep, _: Annotated[Actor, require(Permission.MEMBERS_READ)]) -> list[TierRead]:
     return [TierRead.model_validate(level) for level in service.levels(session)]
+
+
+@router.get("/tier-program", response_model=TierProgramRead)
+def tier_program(
+    session: SessionDep, _: Annotated[Actor, require(Permission.MEMBERS_READ)]
+) -> TierProgramRead:
+    """How members qualify: metric, window and grace period."""
+    return TierProgramRead.model_validate(service.program(session))
+
+
+@router.patch("/tier-program", response_model=TierProgramRead)
+def update_tier_program(
+    body: TierProgramUpdate, session: SessionDep, actor: Annotated[Actor, require(Permission.TIERS_MANAGE)]
+) -> TierProgramRead:
+    """Change the qualifying metric, window or grace period (audited); the next evaluation applies it."""
+    return TierProgramRead.model_validate(
+        service.configure(session, actor, **body.model_dump(exclude_unset=True))
+    )
 
 
 @router.get("/members/{member_id}/tier", response_model=TierStatus)

@@ -32,6 +32,8 @@ class TierChangeRead(BaseModel):
 
 class TierStatus(BaseModel):
     tier: TierRead
+    projected_tier: TierRead
+    """What the qualifying amount so far earns: the tier the next evaluation moves towards."""
     metric: str
     window: str
     value: int
@@ -52,3 +54,19 @@ class ManualTier(BaseModel):
     tier: str = Field(max_length=32)
     until: datetime | None = None
     note: str = Field(min_length=1, max_length=200)
+
+
+class TierProgramRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    metric: str
+    window: str
+    grace_months: int
+
+
+class TierProgramUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    metric: str | None = None
+    window: str | None = None
+    grace_months: int | None = None

@@ -368,6 +368,8 @@ def members_to_evaluate(session: Session, after: uuid.UUID | None, limit: int) -
 @dataclass(frozen=True)
 class Progress:
     tier: TierLevel
+    projected: TierLevel
+    """The tier the current value qualifies for (what the next evaluation moves towards)."""
     value: int
     next_tier: TierLevel | None
     to_next: int | None
@@ -387,6 +389,7 @@ def progress(session: Session, member_id: uuid.UUID, at: datetime) -> Progress:
     next_tier = higher[0] if higher else None
     return Progress(
         tier=tier,
+        projected=qualifying_level(all_levels, value),
         value=value,
         next_tier=next_tier,
         to_next=max(0, next_tier.threshold - value) if next_tier else None,
@@ -412,7 +415,42 @@ def never_expiring_members() -> Select[uuid.UUID]:
 
 
 def points_expiry(session: Session, member_id: uuid.UUID, occurred_at: datetime) -> datetime | None:
-    """When points the member earns now expire: never for a tier with that benefit."""
+    """When points the member earns now expire (the configured policy); never for a tier with that benefit."""
+    from forecourt.config import get_settings
     from forecourt.ledger.points import expiry_for
 
-    return None if current(session, member_id).points_never_expire else expiry_for(occurred_at)
+    if current(session, member_id).points_never_expire:
+        return None
+    settings = get_settings()
+    return expiry_for(occurred_at, policy=settings.points_expiry_policy, months=settings.points_expiry_months)
+
+
+def configure(
+    session: Session,
+    actor: Actor,
+    *,
+    metric: str | None = None,
+    window: str | None = None,
+    grace_months: int | None = None,
+) -> TierProgram:
+    """Change how members qualify; the next evaluation applies it."""
+    prog = program(session)
+    before = {"metric": prog.metric, "window": prog.window, "grace_months": prog.grace_months}
+    if metric is not None:
+        if metric not in METRICS:
+            raise InvalidTierChange(f"The metric is one of {', '.join(METRICS)}.", field="metric")
+        prog.metric = metric
+    if window is not None:
+        if window not in WINDOWS:
+            raise InvalidTierChange(f"The window is one of {', '.join(WINDOWS)}.", field="window")
+        prog.window = window
+    if grace_months is not None:
+        if not 0 <= grace_months <= 24:
+            raise InvalidTierChange("The grace period is 0 to 24 months.", field="grace_months")
+        prog.grace_months = grace_months
+    after = {"metric": prog.metric, "window": prog.window, "grace_months": prog.grace_months}
+    if after == before:
+        return prog
+    prog.updated_at = utcnow()
+    audit.record(session, actor, "tier.program_update", "tier_program", prog.code, before=before, after=after)
+    return prog
