@@ -52,8 +52,15 @@ _PATTERNS: tuple[tuple[re.Pattern[str], PlateKind], ...] = (
 
 
 def normalise_plate(raw: str) -> str:
-    """Full-width → half-width (NFKC), upper case, no spaces or separators."""
-    return _SEPARATORS.sub("", unicodedata.normalize("NFKC", raw or "")).upper()
+    """Full-width → half-width (NFKC), upper case, no spaces or separators (repeated until stable:
+    upper-casing or dropping a separator can make a new composable pair)."""
+    text = raw or ""
+    for _ in range(4):
+        cleaned = unicodedata.normalize("NFKC", _SEPARATORS.sub("", unicodedata.normalize("NFKC", text)).upper())
+        if cleaned == text:
+            break
+        text = cleaned
+    return text
 
 
 def _problem(number: str) -> str:
