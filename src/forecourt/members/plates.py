@@ -56,7 +56,8 @@ def normalise_plate(raw: str) -> str:
     upper-casing or dropping a separator can make a new composable pair)."""
     text = raw or ""
     for _ in range(4):
-        cleaned = unicodedata.normalize("NFKC", _SEPARATORS.sub("", unicodedata.normalize("NFKC", text)).upper())
+        joined = _SEPARATORS.sub("", unicodedata.normalize("NFKC", text))
+        cleaned = unicodedata.normalize("NFKC", joined.upper())
         if cleaned == text:
             break
         text = cleaned
