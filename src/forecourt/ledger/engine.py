@@ -538,23 +538,30 @@ def drain_lots(
     connection.execute(_postings_t.insert(), postings)
     connection.execute(_INSERT_ENTRIES, entries)
     connection.execute(_INSERT_MOVEMENTS, movements)
-    for row in drained:
-        if getattr(connection.execute(_TAKE_FROM_LOT, row), "rowcount", 0) != 1:
-            raise InsufficientBalance(account="lot", lot_id=str(row["lot_id"]))
-    for account_id, head in heads.items():
-        old_seq, old_balance = start[account_id]
-        if head.seq == old_seq:
-            continue
-        result = connection.execute(
-            _ADVANCE_HEAD,
-            {
-                "account_id": account_id,
-                "old_seq": old_seq,
-                "delta": head.balance - old_balance,
-                "new_seq": head.seq,
-                "new_hash": head.hash,
-            },
-        )
-        if getattr(result, "rowcount", 0) != 1:
-            raise InsufficientBalance(account="available")
+    _execute_all(connection, _TAKE_FROM_LOT, drained, "lot")
+    advances = [
+        {
+            "account_id": account_id,
+            "old_seq": start[account_id][0],
+            "delta": head.balance - start[account_id][1],
+            "new_seq": head.seq,
+            "new_hash": head.hash,
+        }
+        for account_id, head in heads.items()
+        if head.seq != start[account_id][0]
+    ]
+    _execute_all(connection, _ADVANCE_HEAD, advances, "available")
     return moved
+
+
+def _execute_all(connection: Any, statement: Any, rows: list[dict[str, Any]], what: str) -> None:
+    """Run a conditional UPDATE for many rows in one batch; every row must match exactly once."""
+    if not rows:
+        return
+    if connection.dialect.supports_sane_multi_rowcount:
+        if getattr(connection.execute(statement, rows), "rowcount", 0) != len(rows):
+            raise InsufficientBalance(account=what)
+        return
+    for row in rows:
+        if getattr(connection.execute(statement, row), "rowcount", 0) != 1:
+            raise InsufficientBalance(account=what)
