@@ -38,13 +38,16 @@ def _taken(session: Session, column: str, values: list[str]) -> set[str]:
 
 
 def _unique_values(session: Session, column: str, count: int, make: Callable[[], str]) -> list[str]:
-    values: list[str] = []
+    values: dict[str, None] = {}
     while len(values) < count:
-        candidates = list(dict.fromkeys(make() for _ in range(count - len(values))))
-        candidates = [value for value in candidates if value not in values]
+        candidates = [
+            value
+            for value in dict.fromkeys(make() for _ in range(count - len(values)))
+            if value not in values
+        ]
         taken = _taken(session, column, candidates)
-        values.extend(value for value in candidates if value not in taken)
-    return values
+        values.update((value, None) for value in candidates if value not in taken)
+    return list(values)
 
 
 def fresh_identifiers(session: Session, count: int = 1) -> Iterator[Identifiers]:

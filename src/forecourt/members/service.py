@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -28,7 +28,7 @@ from forecourt.members.errors import (
     MemberNotFound,
     PhoneTaken,
 )
-from forecourt.members.identifiers import fresh_identifiers
+from forecourt.members.identifiers import Identifiers, fresh_identifiers
 from forecourt.members.masking import mask_id_number, mask_name
 from forecourt.members.member_code import new_code_secret
 from forecourt.members.models import ConsentEvent, Member
@@ -71,7 +71,6 @@ class PreparedMember:
     referred_by_id: uuid.UUID | None
     marketing_consent: bool
     home_station_id: uuid.UUID | None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _clean_text(value: str | None, what: str, limit: int) -> str | None:
@@ -134,7 +133,7 @@ def prepare(session: Session, pii: Pii, registration: Registration, *, today: da
 def build_member(
     pii: Pii,
     prepared: PreparedMember,
-    identifiers: Any,
+    identifiers: Identifiers,
     *,
     source: str,
     actor: Actor,
