@@ -68,6 +68,7 @@ def test_the_ledger_agrees_with_a_simple_model(database, member_pii, signer):
             self.now = START
             self.count = 0
             self.earned: dict[str, ModelLot] = {}
+            self.earned_amounts: dict[str, int] = {}
             self.spent: dict[str, list[tuple[ModelLot, int]]] = {}
             self.pending_postings: dict[int, object] = {}
             self.reversed: set[str] = set()
@@ -94,6 +95,7 @@ def test_the_ledger_agrees_with_a_simple_model(database, member_pii, signer):
             lot = ModelLot(amount, expires, self.count)
             self.model.lots.append(lot)
             self.earned[str(result.posting.id)] = lot
+            self.earned_amounts[str(result.posting.id)] = amount
 
         @rule(amount=st.integers(1, 800))
         def spend(self, amount: int) -> None:
@@ -171,6 +173,29 @@ def test_the_ledger_agrees_with_a_simple_model(database, member_pii, signer):
             self.reversed.add(posting_id)
             for lot, part in self.spent[posting_id]:
                 lot.remaining += part
+
+        @precondition(lambda self: bool(set(self.earned) - self.reversed))
+        @rule(data=st.data())
+        def reverse_an_earn(self, data: st.DataObject) -> None:
+            posting_id = data.draw(st.sampled_from(sorted(set(self.earned) - self.reversed)))
+            lot = self.earned[posting_id]
+            amount = self.earned_amounts[posting_id]
+            try:
+                points.reverse(
+                    self.session,
+                    signer,
+                    SYSTEM,
+                    uuid.UUID(posting_id),
+                    reason="refund",
+                    idempotency_key=self.key(),
+                    occurred_at=self.now,
+                )
+            except InsufficientPoints:
+                assert amount > self.model.available
+                return
+            assert amount <= self.model.available
+            self.reversed.add(posting_id)
+            self.model.take(amount, prefer=lot)
 
         @invariant()
         def balances_agree(self) -> None:
