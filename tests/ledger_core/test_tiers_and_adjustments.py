@@ -113,9 +113,7 @@ def test_diamond_points_never_expire(session, member_pii, signer):
             occurred_at=AT,
             expires_at=AT + timedelta(days=1),
         )
-    report = points.expire_due(
-        session, signer, SYSTEM, AT + timedelta(days=2), spare_members=tiers.never_expiring_members()
-    )
+    report = points.expire_due(session, signer, SYSTEM, AT + timedelta(days=2), spared=tiers.never_expiring)
     assert report.points == 100
     assert points.balances(session, diamond.id).available == 100
     assert points.balances(session, gold.id).available == 0

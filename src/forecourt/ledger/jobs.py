@@ -31,7 +31,7 @@ def expire_points(ctx: JobContext) -> dict[str, Any]:
                 SYSTEM,
                 ctx.at,
                 limit=EXPIRY_BATCH,
-                spare_members=tiers.never_expiring_members(),
+                spared=tiers.never_expiring,
             )
 
         report = ctx.database.run(batch)

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import calendar
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from typing import Literal
+from typing import Any, Literal
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from forecourt.kit.actor import Actor
@@ -273,21 +274,22 @@ def expire_due(
     at: datetime,
     *,
     limit: int = 1000,
-    spare_members: Select[uuid.UUID] | None = None,
+    spared: Callable[[Any], ColumnElement[bool]] | None = None,
 ) -> ExpiryReport:
     """Expire up to ``limit`` lots due at ``at``; idempotent (key ``expire:<lot>:<its movements>``).
-    ``spare_members`` selects members whose points do not expire (a tier benefit)."""
+    ``spared(member_id_column)`` is a condition true for members whose points do not expire (a tier
+    benefit); it is checked per due lot, so the cost does not grow with the member base."""
     query = (
         select(Lot)
+        .join(LedgerAccount, LedgerAccount.id == Lot.account_id)
         .where(Lot.expires_at <= at, Lot.remaining > 0)
         .order_by(Lot.expires_at, Lot.id)
         .limit(limit)
     )
-    if spare_members is not None:
-        spared = select(LedgerAccount.id).where(LedgerAccount.member_id.in_(spare_members))
-        query = query.where(Lot.account_id.not_in(spared))
+    if spared is not None:
+        query = query.where(~spared(LedgerAccount.member_id))
     due = session.execute(
-        query.join(LedgerAccount, LedgerAccount.id == Lot.account_id).with_only_columns(
+        query.with_only_columns(
             Lot.id,
             Lot.remaining,
             Lot.expires_at,

@@ -12,8 +12,9 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -405,12 +406,12 @@ def history(session: Session, member_id: uuid.UUID) -> Sequence[TierChange]:
     ).all()
 
 
-def never_expiring_members() -> Select[uuid.UUID]:
-    """A subquery of members whose tier keeps their points from expiring."""
-    return (
+def never_expiring(member_id: Any) -> ColumnElement[bool]:
+    """A condition on a member id column: the member's tier keeps their points from expiring."""
+    return exists(
         select(MemberTier.member_id)
         .join(TierLevel, TierLevel.code == MemberTier.tier_code)
-        .where(TierLevel.points_never_expire.is_(True))
+        .where(MemberTier.member_id == member_id, TierLevel.points_never_expire.is_(True))
     )
 
 
