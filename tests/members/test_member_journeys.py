@@ -4,15 +4,20 @@ one member never reaching another, plates and transfers, identification at the p
 from __future__ import annotations
 
 import json
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from forecourt.app import create_app
 from forecourt.audit.models import AuditEntry
 from forecourt.members.cards import is_valid_card_no
 from forecourt.members.models import Member, MemberPlate, PlateTransfer, SmsCode
+from forecourt.members.plates import mask_plate
+from forecourt.members.sms import inbox
 from tests.devices.support import issue
 from tests.members.support import (
     LOGIN,
@@ -176,6 +181,67 @@ def test_an_expired_code_is_refused_and_a_code_works_once(client, session, pii):
         assert _error(client.post(LOGIN, json={"phone": phone, "code": fresh})) == "sms_code_invalid"
 
 
+@pytest.fixture
+def sms_clients(database, test_settings):
+    """``sms_clients(per_phone, per_ip)`` → a function giving a client that calls from a given IP, of
+    an app with those SMS limits."""
+    with ExitStack() as stack:
+
+        def build(per_phone: str, per_ip: str):
+            settings = test_settings.model_copy(
+                update={"sms_limit_per_phone": per_phone, "sms_limit_per_ip": per_ip}
+            )
+            app = create_app(settings, database=database)
+
+            def calling_from(ip: str) -> TestClient:
+                client = TestClient(app, raise_server_exceptions=False, client=(ip, 40000))
+                return stack.enter_context(client)
+
+            return calling_from
+
+        yield build
+
+
+def test_a_phone_gets_five_codes_an_hour_and_the_sixth_waits_until_the_first_is_an_hour_old(
+    sms_clients, session, pii
+):
+    client = sms_clients(per_phone="5 per hour", per_ip="100 per hour")("198.51.100.7")
+    phone = unique_phone()
+    start = datetime.now(UTC)
+    for send in range(5):
+        with time_machine.travel(start + timedelta(seconds=61 * send), tick=False):
+            assert client.post(SMS_CODES, json={"phone": phone}).status_code == 202, send
+    with time_machine.travel(start + timedelta(seconds=61 * 5), tick=False):
+        refused = client.post(SMS_CODES, json={"phone": phone})
+        another_phone = client.post(SMS_CODES, json={"phone": unique_phone()})
+    assert refused.status_code == 429
+    assert _error(refused) == "sms_rate_limited"
+    assert abs(int(refused.headers["Retry-After"]) - (3600 - 61 * 5)) <= 1
+    assert another_phone.status_code == 202
+    assert len(inbox(session, pii, f"+86{phone}")) == 5
+    with time_machine.travel(start + timedelta(hours=1, seconds=1), tick=False):
+        assert client.post(SMS_CODES, json={"phone": phone}).status_code == 202
+    assert len(inbox(session, pii, f"+86{phone}")) == 6
+
+
+def test_one_ip_asking_codes_for_many_phones_is_refused_past_its_limit_and_others_are_not(
+    sms_clients, session, pii
+):
+    calling_from = sms_clients(per_phone="1 per hour", per_ip="3 per hour")
+    crowd, elsewhere = calling_from("198.51.100.7"), calling_from("203.0.113.9")
+    for _ in range(3):
+        assert crowd.post(SMS_CODES, json={"phone": unique_phone()}).status_code == 202
+    phone = unique_phone()
+    refused = crowd.post(SMS_CODES, json={"phone": phone})
+    assert refused.status_code == 429
+    assert _error(refused) == "sms_rate_limited"
+    assert 1 <= int(refused.headers["Retry-After"]) <= 3600
+    assert inbox(session, pii, f"+86{phone}") == []
+    # The refused request used none of the phone's allowance (1 per hour): from another IP it gets its code.
+    assert elsewhere.post(SMS_CODES, json={"phone": phone}).status_code == 202
+    assert len(inbox(session, pii, f"+86{phone}")) == 1
+
+
 def test_refresh_rotates_and_a_reused_refresh_token_ends_every_session(client, session, pii):
     login = member_login(client, session, pii)
     rotated = client.post(REFRESH, json={"refresh_token": login.refresh_token})
@@ -244,16 +310,27 @@ def test_a_plate_held_by_another_member_opens_a_transfer_that_staff_approve(clie
     again = client.post("/api/v1/me/plates", json={"plate": plate}, headers=requester.headers)
     assert again.json()["error"]["details"]["transfer_id"] == transfer_id
     assert session.scalar(select(func.count()).select_from(PlateTransfer)) == 1
+    [requested] = session.scalars(select(AuditEntry).where(AuditEntry.action == "plate_transfer.request"))
+    assert requested.entity_id == transfer_id
+    assert requested.actor_id == requester.member_id
+    assert requested.after == {
+        "plate": mask_plate(plate),
+        "from": str(holder.id),
+        "to": requester.member_id,
+    }
 
     manager = staff("service")
     listed = client.get("/api/v1/plate-transfers", headers=manager.headers).json()["items"]
     assert [t["id"] for t in listed] == [transfer_id]
     approved = client.post(f"/api/v1/plate-transfers/{transfer_id}/approve", json={}, headers=manager.headers)
     assert approved.json()["status"] == "approved"
-    active = session.scalars(
-        select(MemberPlate).where(MemberPlate.plate == plate, MemberPlate.released_at.is_(None))
-    )
-    assert [row.member_id for row in active] != [holder.id]
+    bindings = session.scalars(
+        select(MemberPlate).where(MemberPlate.plate == plate).execution_options(populate_existing=True)
+    ).all()
+    active = [str(row.member_id) for row in bindings if row.released_at is None]
+    released = [row.member_id for row in bindings if row.released_at is not None]
+    assert active == [requester.member_id]
+    assert released == [holder.id]
     decided_twice = client.post(
         f"/api/v1/plate-transfers/{transfer_id}/reject", json={}, headers=manager.headers
     )

@@ -56,13 +56,22 @@ class SmsCodeNowLocked(SmsCodeLocked):
 
 @dataclass(frozen=True)
 class SmsLimits:
+    """Codes per phone and per client IP on a moving window (``FORECOURT_SMS_LIMIT_PER_PHONE`` and
+    ``…_PER_IP``). A request refused by one limit uses up nothing of the other."""
+
     limiter: RateLimiter
     per_phone: str
     per_ip: str
 
     def check(self, phone_index: str, ip: str) -> None:
-        for spec, key in ((self.per_phone, ("sms-phone", phone_index)), (self.per_ip, ("sms-ip", ip))):
-            item = self.limiter.limit(spec)
+        limits = [
+            (self.limiter.limit(self.per_phone), ("sms-phone", phone_index)),
+            (self.limiter.limit(self.per_ip), ("sms-ip", ip)),
+        ]
+        for item, key in limits:
+            if not self.limiter.would_allow(item, *key):
+                raise SmsRateLimited(retry_after=self.limiter.retry_after(item, *key))
+        for item, key in limits:
             if not self.limiter.hit(item, *key):
                 raise SmsRateLimited(retry_after=self.limiter.retry_after(item, *key))
 
