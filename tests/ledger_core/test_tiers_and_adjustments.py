@@ -100,7 +100,8 @@ def test_diamond_points_never_expire(session, member_pii, signer):
     diamond, gold = make_member(session, member_pii), make_member(session, member_pii)
     _spend(session, diamond, 2_000_000, "d")
     _spend(session, gold, 800_000, "g")
-    assert tiers.points_expiry(session, diamond.id, AT) is None
+    assert points.expiry_for_member(session, diamond.id, AT) is None
+    assert points.expiry_for_member(session, gold.id, AT) == points.expiry_for(AT)
     for member in (diamond, gold):
         points.earn(
             session,

@@ -76,10 +76,10 @@ def approve(
     adjustment_id: uuid.UUID,
     *,
     note: str = "",
-    expires_at: datetime | None = None,
 ) -> PointAdjustment:
-    """Post the adjustment. A deduction the member's points no longer cover is refused
-    (``insufficient_points``) and stays pending."""
+    """Post the adjustment. A grant's points expire like any earned points (``points.earn``); a
+    deduction the member's points no longer cover is refused (``insufficient_points``) and stays
+    pending."""
     adjustment = _pending(session, actor, adjustment_id)
     now = utcnow()
     key = f"adjustment:{adjustment.id}"
@@ -93,7 +93,6 @@ def approve(
             reason="adjustment.grant",
             idempotency_key=key,
             occurred_at=now,
-            expires_at=expires_at if expires_at is not None else points.expiry_for(now),
             memo=adjustment.reason,
             source="adjustment",
         )

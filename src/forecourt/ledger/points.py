@@ -1,6 +1,9 @@
 """Points on the ledger: earn (into a lot with an expiry), spend (earliest-expiring lots first),
 pending points that are posted or voided later, reversals, and expiry.
 
+A lot's expiry comes from ``expiry_for_member`` (the configured policy, or never for a tier with the
+never-expire benefit) unless the caller gives one explicitly.
+
 Accounts: each member has ``available`` and ``pending``; the program has ``issuance`` (where
 earned points come from), ``redemption`` (where spent points go), ``expiry`` and ``adjustment``.
 """
@@ -8,15 +11,17 @@ earned points come from), ``redemption`` (where spent points go), ``expiry`` and
 from __future__ import annotations
 
 import calendar
+import enum
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
+from forecourt.config import get_settings
 from forecourt.kit.actor import Actor
 from forecourt.kit.clock import chain_zone, to_chain_time
 from forecourt.ledger import engine
@@ -32,9 +37,18 @@ from forecourt.ledger.errors import (
     PostingNotFound,
 )
 from forecourt.ledger.models import Entry, LedgerAccount, Lot, Posting
+from forecourt.tiers import service as tiers
 
 ASSET = "points"
 ExpiryPolicy = Literal["rolling", "end_of_year"]
+
+
+class ByPolicy(enum.Enum):
+    BY_POLICY = "by policy"
+
+
+BY_POLICY: Final = ByPolicy.BY_POLICY
+"""The default ``expires_at`` of an earn: whatever ``expiry_for_member`` says."""
 
 
 def expiry_for(occurred_at: datetime, *, policy: ExpiryPolicy = "rolling", months: int = 24) -> datetime:
@@ -49,6 +63,25 @@ def expiry_for(occurred_at: datetime, *, policy: ExpiryPolicy = "rolling", month
     year, month = local.year + month_index // 12, month_index % 12 + 1
     day = min(local.day, calendar.monthrange(year, month)[1])
     return local.replace(year=year, month=month, day=day)
+
+
+def expiry_for_member(session: Session, member_id: uuid.UUID, occurred_at: datetime) -> datetime | None:
+    """When points the member earns at ``occurred_at`` expire: never while their tier has the
+    never-expire benefit, otherwise by the configured policy (``FORECOURT_POINTS_EXPIRY_POLICY`` and
+    ``FORECOURT_POINTS_EXPIRY_MONTHS``). Points earned in such a tier keep that promise after a
+    downgrade; older lots are only spared by the expiry job while the member holds the tier."""
+    if tiers.points_never_expire(session, member_id):
+        return None
+    settings = get_settings()
+    return expiry_for(occurred_at, policy=settings.points_expiry_policy, months=settings.points_expiry_months)
+
+
+def _resolve_expiry(
+    session: Session, member_id: uuid.UUID, occurred_at: datetime, expires_at: datetime | ByPolicy | None
+) -> datetime | None:
+    if isinstance(expires_at, ByPolicy):
+        return expiry_for_member(session, member_id, occurred_at)
+    return expires_at
 
 
 def _positive(amount: int) -> int:
@@ -78,13 +111,14 @@ def earn(
     reason: str,
     idempotency_key: str,
     occurred_at: datetime,
-    expires_at: datetime | None,
+    expires_at: datetime | ByPolicy | None = BY_POLICY,
     memo: str = "",
     meta: dict[str, object] | None = None,
     source: str = "issuance",
     station: str | None = None,
 ) -> PostingResult:
-    """Credit available points in a new lot (``expires_at`` None: never expires)."""
+    """Credit available points in a new lot expiring by policy (``expiry_for_member``), at
+    ``expires_at`` when one is given, or never when it is None."""
     available, _ = _accounts(session, member_id)
     return engine.post(
         session,
@@ -98,7 +132,7 @@ def earn(
         memo=memo,
         meta=meta,
         station=station,
-        lots=LotRules(expires_at=expires_at),
+        lots=LotRules(expires_at=_resolve_expiry(session, member_id, occurred_at, expires_at)),
     )
 
 
@@ -149,14 +183,16 @@ def settle_pending(
     *,
     outcome: Literal["post", "void"],
     occurred_at: datetime,
-    expires_at: datetime | None = None,
+    expires_at: datetime | ByPolicy | None = BY_POLICY,
 ) -> PostingResult:
-    """Post pending points (they become available, in a lot) or void them. Either happens once:
-    both share the idempotency key ``settle:<pending posting>``."""
+    """Post pending points (they become available, in a lot expiring as ``earn``'s would) or void
+    them. Either happens once: both share the idempotency key ``settle:<pending posting>``."""
     posting, pending, amount = _pending_posting(session, pending_posting_id)
     target: AccountLike = program(session, "issuance")
+    lot_expiry: datetime | None = None
     if outcome == "post" and pending.member_id is not None:
         target = engine.member_account(session, ASSET, pending.member_id, "available")
+        lot_expiry = _resolve_expiry(session, pending.member_id, occurred_at, expires_at)
     legs: list[tuple[AccountLike, int]] = [(pending, -amount), (target, amount)]
     try:
         return engine.post(
@@ -170,7 +206,7 @@ def settle_pending(
             occurred_at=occurred_at,
             reverses_id=posting.id,
             meta={"settles": str(posting.id)},
-            lots=LotRules(expires_at=expires_at),
+            lots=LotRules(expires_at=lot_expiry),
         )
     except IdempotencyKeyConflict as exc:
         raise PendingAlreadySettled(posting_id=str(posting.id)) from exc

@@ -415,15 +415,9 @@ def never_expiring(member_id: Any) -> ColumnElement[bool]:
     )
 
 
-def points_expiry(session: Session, member_id: uuid.UUID, occurred_at: datetime) -> datetime | None:
-    """When points the member earns now expire (the configured policy); never for a tier with that benefit."""
-    from forecourt.config import get_settings
-    from forecourt.ledger.points import expiry_for
-
-    if current(session, member_id).points_never_expire:
-        return None
-    settings = get_settings()
-    return expiry_for(occurred_at, policy=settings.points_expiry_policy, months=settings.points_expiry_months)
+def points_never_expire(session: Session, member_id: uuid.UUID) -> bool:
+    """Whether the member's tier has the never-expire benefit (one query, no row for the entry tier)."""
+    return bool(session.scalar(select(never_expiring(member_id))))
 
 
 def configure(
