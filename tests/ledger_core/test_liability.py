@@ -8,11 +8,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import select, update
 
 from forecourt.db.outbox import OutboxEvent
-from forecourt.jobs.registry import JobContext, all_jobs
+from forecourt.jobs.registry import JobContext, all_jobs, run_job
 from forecourt.kit.actor import SYSTEM
 from forecourt.kit.clock import chain_date, chain_zone
 from forecourt.ledger import liability, points
 from forecourt.ledger.models import LedgerAccount
+from forecourt.tiers import service as tiers
 from tests.members.support import make_member
 
 DAY = datetime(2026, 5, 10, 2, 0, tzinfo=UTC)  # 10:00 in Beijing
@@ -123,24 +124,78 @@ def test_month_end_reconciliation_flags_a_balance_that_disagrees_with_its_entrie
 def test_expiry_reminders_go_out_once_at_30_15_and_3_days(
     session, signer, member_pii, database, test_settings
 ):
-    member = make_member(session, member_pii)
     now = datetime.now(UTC)
-    due = datetime.combine(chain_date(now) + timedelta(days=15), time(12), tzinfo=chain_zone())
+    members = {days: make_member(session, member_pii) for days in (30, 15, 3, 10)}
+    diamond = make_member(session, member_pii)
+    tiers.record_activity(
+        session, SYSTEM, diamond.id, source_key="diamond", occurred_at=now, money_paid_fen=2_000_000
+    )
+    for days, member in [*members.items(), (15, diamond)]:
+        due = datetime.combine(chain_date(now) + timedelta(days=days), time(12), tzinfo=chain_zone())
+        points.earn(
+            session,
+            signer,
+            SYSTEM,
+            member.id,
+            100 + days,
+            reason="fuel",
+            idempotency_key=f"m-{member.id}",
+            occurred_at=now,
+            expires_at=due,
+        )
+    session.flush()
+    first = _job("remind-expiring-points", database, test_settings, now)
+    again = _job("remind-expiring-points", database, test_settings, now)
+    assert first == again == {"30d": 1, "15d": 1, "3d": 1}
+    reminders = session.scalars(select(OutboxEvent).where(OutboxEvent.topic == "points.expiring")).all()
+    assert sorted(
+        (event.payload["member_id"], event.payload["days"], event.payload["points"]) for event in reminders
+    ) == sorted((str(members[days].id), days, 100 + days) for days in (30, 15, 3))
+
+
+def test_the_daily_snapshot_job_records_yesterday_once(session, signer, member_pii, database, test_settings):
+    member = make_member(session, member_pii)
     points.earn(
         session,
         signer,
         SYSTEM,
         member.id,
-        300,
+        1500,
         reason="fuel",
-        idempotency_key="m-1",
-        occurred_at=now,
-        expires_at=due,
+        idempotency_key="snap-1",
+        occurred_at=datetime.now(UTC),
+    )
+    points.earn_pending(
+        session,
+        signer,
+        SYSTEM,
+        member.id,
+        300,
+        reason="referral",
+        idempotency_key="snap-2",
+        occurred_at=datetime.now(UTC),
     )
     session.flush()
-    first = _job("remind-expiring-points", database, test_settings, now)
-    again = _job("remind-expiring-points", database, test_settings, now)
-    assert first["15d"] == 1
-    assert again["15d"] == 1
-    reminders = session.scalars(select(OutboxEvent).where(OutboxEvent.topic == "points.expiring")).all()
-    assert [(event.payload["days"], event.payload["points"]) for event in reminders] == [(15, 300)]
+    tomorrow = datetime.now(UTC) + timedelta(days=1)
+    today = str(chain_date(datetime.now(UTC)))
+    first = run_job(database, test_settings, "snapshot-liability", tomorrow)
+    assert first == {
+        "day": today,
+        "outstanding": 1500,
+        "pending": 300,
+        "liability_fen": 1800,
+    }  # ¥0.01 a point
+    points.earn(
+        session,
+        signer,
+        SYSTEM,
+        member.id,
+        99,
+        reason="fuel",
+        idempotency_key="snap-3",
+        occurred_at=datetime.now(UTC),
+    )
+    session.flush()
+    assert run_job(database, test_settings, "snapshot-liability", tomorrow) == first
+    rows = liability.snapshots(session, chain_date(datetime.now(UTC)), chain_date(datetime.now(UTC)))
+    assert [(row.outstanding, row.liability_fen) for row in rows] == [(1500, 1800)]

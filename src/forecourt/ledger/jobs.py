@@ -86,7 +86,10 @@ def reconcile_ledger(ctx: JobContext) -> dict[str, Any]:
 REMINDER_DAYS = (30, 15, 3)
 
 
-@job("remind-expiring-points", "Events for members whose points expire in 30, 15 and 3 days (once each)")
+@job(
+    "remind-expiring-points",
+    "Events for members whose points expire in 30, 15 and 3 days (once each; not for points a tier spares)",
+)
 def remind_expiring_points(ctx: JobContext) -> dict[str, Any]:
     sent: dict[str, int] = {}
 
@@ -97,7 +100,7 @@ def remind_expiring_points(ctx: JobContext) -> dict[str, Any]:
             start = datetime.combine(day, time(0), tzinfo=chain_zone())
             count = 0
             for member_id, amount, earliest in liability.member_ids_with_expiring(
-                session, start, start + timedelta(days=1)
+                session, start, start + timedelta(days=1), spared=tiers.never_expiring
             ):
                 publish(
                     session,

@@ -8,11 +8,13 @@ snapshot for yesterday taken today is what it would have been yesterday.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from forecourt.kit.clock import chain_zone, utcnow
@@ -165,10 +167,15 @@ def snapshots(session: Session, start: date, end: date) -> list[LiabilitySnapsho
 
 
 def member_ids_with_expiring(
-    session: Session, start: datetime, end: datetime
+    session: Session,
+    start: datetime,
+    end: datetime,
+    *,
+    spared: Callable[[Any], ColumnElement[bool]] | None = None,
 ) -> list[tuple[uuid.UUID, int, datetime]]:
-    """(member, points, earliest expiry) for lots expiring in [start, end)."""
-    rows = session.execute(
+    """(member, points, earliest expiry) for lots expiring in [start, end); ``spared`` as in
+    ``points.expire_due`` leaves out members whose points the expiry job would not take."""
+    query = (
         select(LedgerAccount.member_id, func.sum(Lot.remaining), func.min(Lot.expires_at))
         .join(LedgerAccount, LedgerAccount.id == Lot.account_id)
         .where(
@@ -178,7 +185,10 @@ def member_ids_with_expiring(
             LedgerAccount.member_id.is_not(None),
         )
         .group_by(LedgerAccount.member_id)
-    ).all()
+    )
+    if spared is not None:
+        query = query.where(~spared(LedgerAccount.member_id))
+    rows = session.execute(query).all()
     return [
         (member_id, int(total), earliest)
         for member_id, total, earliest in rows
