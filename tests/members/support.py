@@ -1,11 +1,12 @@
 """Member test helpers: unique phones and plates, members made through the service, member login
-through the SMS inbox."""
+through the SMS inbox, points through the ledger service."""
 
 from __future__ import annotations
 
 import itertools
 import random
 import re
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +14,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from forecourt.kit.actor import SYSTEM
+from forecourt.kit.clock import utcnow
+from forecourt.ledger import points
+from forecourt.ledger.chain import Signer
 from forecourt.members import service as members
 from forecourt.members.models import Member
 from forecourt.members.pii import Pii
@@ -92,3 +96,36 @@ def member_login(client: TestClient, session: Session, pii: Pii, phone: str | No
         refresh_token=body["refresh_token"],
         phone=phone,
     )
+
+
+def earn_points(session: Session, signer: Signer, member_id: uuid.UUID | str, amount: int) -> str:
+    """Points earned at the pump, through the ledger service (never expiring); the posting id."""
+    result = points.earn(
+        session,
+        signer,
+        SYSTEM,
+        uuid.UUID(str(member_id)),
+        amount,
+        reason="fueling",
+        idempotency_key=f"test-earn-{uuid.uuid4()}",
+        occurred_at=utcnow(),
+        expires_at=None,
+    )
+    session.flush()
+    return str(result.posting.id)
+
+
+def spend_points(session: Session, signer: Signer, member_id: uuid.UUID | str, amount: int) -> str:
+    """Points spent, through the ledger service; the posting id."""
+    result = points.spend(
+        session,
+        signer,
+        SYSTEM,
+        uuid.UUID(str(member_id)),
+        amount,
+        reason="redemption",
+        idempotency_key=f"test-spend-{uuid.uuid4()}",
+        occurred_at=utcnow(),
+    )
+    session.flush()
+    return str(result.posting.id)

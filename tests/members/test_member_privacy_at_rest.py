@@ -3,17 +3,30 @@ write-ahead log) byte for byte, or every row of every PostgreSQL table as text."
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from forecourt.app import create_app
+from forecourt.audit.models import AuditEntry
 from forecourt.db.base import Base, import_all_models
+from forecourt.ledger import verify
+from forecourt.ledger.models import LedgerAccount
 from forecourt.members import privacy
 from tests.fixtures.builders import make_staff
-from tests.members.support import LOGIN, SMS_CODES, last_code, unique_phone, unique_plate
+from tests.members.support import (
+    LOGIN,
+    SMS_CODES,
+    earn_points,
+    last_code,
+    make_member,
+    spend_points,
+    unique_phone,
+    unique_plate,
+)
 
 NAME = "欧阳娜娜"
 ID_NUMBER = "530102199001011234"
@@ -106,6 +119,100 @@ def test_deleting_the_account_leaves_no_personal_data_anywhere(world, committed_
     assert again.json()["id"] != member_id
 
 
+def _ledger_check(app, session) -> verify.VerifyReport:
+    """What `forecourt ledger verify` reports, with the keys the app signs with."""
+    keys = verify.public_keys(app.state.ledger_signer, app.state.settings.ledger_verify_keys)
+    return verify.verify(session, keys, stop_at_first=False)
+
+
+@pytest.mark.committed
+@pytest.mark.parametrize("erased_by", ["member", "staff"])
+def test_an_erased_member_keeps_their_points_history_under_the_same_pseudonymous_id(
+    world, committed_database, erased_by
+):
+    client, admin, app = world
+    member_id, phone, plate, headers = _register(client, admin, app)
+    with committed_database.transaction() as session:
+        earned = earn_points(session, app.state.ledger_signer, member_id, 800)
+        spent = spend_points(session, app.state.ledger_signer, member_id, 300)
+    ledger = f"/api/v1/members/{member_id}/ledger"
+    history = client.get(ledger, headers=admin.headers).json()["items"]
+    assert {line["posting_id"] for line in history} == {earned, spent}
+
+    if erased_by == "member":
+        response = client.request("DELETE", "/api/v1/me", json={"confirm": "DELETE"}, headers=headers)
+        assert response.status_code == 204
+    else:
+        response = client.post(
+            f"/api/v1/members/{member_id}/erase", json={"reason": "会员来电要求注销"}, headers=admin.headers
+        )
+        assert response.status_code == 200
+        assert response.json()["status"] == "deleted"
+
+    assert client.get(ledger, headers=admin.headers).json()["items"] == history
+    assert client.get(f"/api/v1/members/{member_id}/points", headers=admin.headers).json()["available"] == 500
+    with committed_database.transaction(write=False) as session:
+        accounts = session.scalars(
+            select(LedgerAccount).where(LedgerAccount.member_id == uuid.UUID(member_id))
+        ).all()
+        [erasure] = session.scalars(select(AuditEntry).where(AuditEntry.action == "member.erase")).all()
+        report = _ledger_check(app, session)
+    assert {account.purpose: account.balance for account in accounts}["available"] == 500
+    assert erasure.entity_id == member_id
+    if erased_by == "member":
+        assert (erasure.actor_kind, erasure.actor_id) == ("member", member_id)
+        assert erasure.after == {"reason": "member request"}
+    else:
+        assert (erasure.actor_kind, erasure.actor_id) == ("staff", str(admin.user.id))
+        assert erasure.after == {"reason": "会员来电要求注销"}
+    assert report.intact, report.problems
+    assert report.postings == 2
+    raw = _raw_database_text(committed_database)
+    for secret in (phone, f"+86{phone}", NAME, ID_NUMBER, plate):
+        assert secret not in raw, f"{secret!r} survived the erasure"
+
+
+@pytest.mark.committed
+def test_only_staff_allowed_to_erase_can_erase_a_member_and_a_second_erasure_changes_nothing(
+    world, committed_database
+):
+    client, _admin, app = world
+    with committed_database.transaction() as session:
+        member = make_member(session, app.state.pii, name=NAME, plates=(unique_plate(),))
+        earned = earn_points(session, app.state.ledger_signer, member.id, 200)
+        others = [
+            make_staff(session, role) for role in ("attendant", "station_manager", "marketing", "agent")
+        ]
+        service = make_staff(session, "service")
+    erase = f"/api/v1/members/{member.id}/erase"
+    for other in others:
+        refused = client.post(erase, json={"reason": "会员要求"}, headers=other.headers)
+        assert refused.status_code == 403, other.user.role
+    assert client.post(erase, json={"reason": ""}, headers=service.headers).status_code == 422
+
+    erased = client.post(erase, json={"reason": "会员来电要求注销"}, headers=service.headers)
+    assert erased.status_code == 200, erased.text
+    body = erased.json()
+    assert (body["status"], body["phone"], body["name"], body["card_no"], body["plates"]) == (
+        "deleted",
+        None,
+        None,
+        None,
+        [],
+    )
+    again = client.post(erase, json={"reason": "再次注销"}, headers=service.headers)
+    assert again.status_code == 200
+    assert again.json()["status"] == "deleted"
+    ledger = client.get(f"/api/v1/members/{member.id}/ledger", headers=service.headers).json()["items"]
+    assert [(line["posting_id"], line["available"]) for line in ledger] == [(earned, 200)]
+    with committed_database.transaction(write=False) as session:
+        [erasure] = session.scalars(select(AuditEntry).where(AuditEntry.action == "member.erase")).all()
+        report = _ledger_check(app, session)
+    assert (erasure.entity_id, erasure.actor_id) == (str(member.id), str(service.user.id))
+    assert erasure.after == {"reason": "会员来电要求注销"}
+    assert report.intact, report.problems
+
+
 def test_every_table_holding_member_rows_has_an_export_section():
     import_all_models()
     covered = {table for section in privacy.sections().values() for table in section.tables}
@@ -141,11 +248,6 @@ def test_the_export_holds_every_section_with_the_member_data(client, session, pi
 
 
 def test_staff_see_masked_data_and_each_reveal_is_audited(client, session, pii, staff):
-    from sqlalchemy import select
-
-    from forecourt.audit.models import AuditEntry
-    from tests.members.support import make_member
-
     phone = unique_phone()
     member = make_member(session, pii, phone=phone, name=NAME)
     shown = client.get(f"/api/v1/members/{member.id}", headers=staff("marketing").headers).json()
