@@ -16,6 +16,7 @@ from forecourt.db.base import Base, import_all_models
 from forecourt.ledger import verify
 from forecourt.ledger.models import LedgerAccount
 from forecourt.members import privacy
+from forecourt.members.models import SmsCode, SmsMessage
 from tests.fixtures.builders import make_staff
 from tests.members.support import (
     LOGIN,
@@ -109,6 +110,10 @@ def test_deleting_the_account_leaves_no_personal_data_anywhere(world, committed_
     raw = _raw_database_text(committed_database)
     for secret in (phone, f"+86{phone}", NAME, ID_NUMBER, plate):
         assert secret not in raw, f"{secret!r} survived the deletion"
+    phone_index = app.state.pii.phone_index(f"+86{phone}")
+    with committed_database.transaction(write=False) as session:
+        for texts in (SmsMessage, SmsCode):
+            assert session.scalars(select(texts).where(texts.phone_index == phone_index)).all() == []
     assert client.get("/api/v1/me", headers=headers).status_code == 401
     shown = client.get(f"/api/v1/members/{member_id}", headers=admin.headers).json()
     assert shown["status"] == "deleted"
@@ -213,15 +218,24 @@ def test_only_staff_allowed_to_erase_can_erase_a_member_and_a_second_erasure_cha
     assert report.intact, report.problems
 
 
-def test_every_table_holding_member_rows_has_an_export_section():
+def test_every_table_holding_member_rows_by_id_or_by_phone_has_an_export_section():
     import_all_models()
-    covered = {table for section in privacy.sections().values() for table in section.tables}
-    holding = {
+    sections = privacy.sections().values()
+    covered = {table for section in sections for table in section.tables}
+    erased = {table for section in sections if section.erase is not None for table in section.tables}
+    by_member_id = {
         table.name
         for table in Base.metadata.tables.values()
         if any(fk.column.table.name == "members" for column in table.columns for fk in column.foreign_keys)
     }
-    assert holding - covered == set()
+    by_phone = {
+        table.name
+        for table in Base.metadata.tables.values()
+        if "phone_index" in table.columns and table.name != "members"
+    }
+    assert by_phone >= {"sms_messages", "sms_codes"}
+    assert (by_member_id | by_phone) - covered == set()
+    assert by_phone - erased == set(), "rows found by the phone's index must go with the member's data"
 
 
 def test_the_export_holds_every_section_with_the_member_data(client, session, pii, staff):
@@ -235,7 +249,8 @@ def test_the_export_holds_every_section_with_the_member_data(client, session, pi
     admin = staff("admin")
     client.post("/api/v1/tags", json={"code": "vip_test", "name": "测试"}, headers=admin.headers)
     client.post(f"/api/v1/members/{login.member_id}/tags", json={"tag": "vip_test"}, headers=admin.headers)
-    export = client.get("/api/v1/me/export", headers=login.headers).json()
+    response = client.get("/api/v1/me/export", headers=login.headers)
+    export = response.json()
     assert set(privacy.sections()) <= set(export)
     assert export["profile"]["name"] == NAME
     assert export["profile"]["phone"] == f"+86{login.phone}"
@@ -245,6 +260,16 @@ def test_the_export_holds_every_section_with_the_member_data(client, session, pi
     assert [tag["code"] for tag in export["tags"]] == ["vip_test"]
     assert export["points"]["available"] == 0
     assert export["tier"]["tier"] == "regular"
+    [text] = export["sms"]["messages"]
+    assert last_code(session, pii, login.phone) in text["text"]
+    [code] = export["sms"]["codes"]
+    assert set(code) == {"purpose", "sent_at", "expires_at", "attempts", "consumed_at"}
+    assert (code["purpose"], code["attempts"]) == ("login", 0)
+    assert code["consumed_at"] is not None
+    digest = session.scalars(
+        select(SmsCode.code_digest).where(SmsCode.phone_index == pii.phone_index(f"+86{login.phone}"))
+    ).one()
+    assert digest not in response.text
 
 
 def test_staff_see_masked_data_and_each_reveal_is_audited(client, session, pii, staff):

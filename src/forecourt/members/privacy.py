@@ -2,8 +2,10 @@
 
 Every table that holds rows about a member declares how it is exported and erased here (later
 contexts register their own sections with ``@export_section``); a test checks that no table with a
-member column is left without one. Erasure removes personal data beyond recovery but keeps the
-member row under its pseudonymous id, so ledgers and their hash chains stay whole.
+member column, or tied to the member by their phone's blind index, is left without one. Erasure
+removes personal data beyond recovery but keeps the member row under its pseudonymous id, so ledgers
+and their hash chains stay whole. Section erasers run before the member row is scrubbed, so they can
+still find rows by its phone index.
 """
 
 from __future__ import annotations
@@ -185,6 +187,37 @@ def _sessions(session: Session, pii: Pii, member: Member) -> list[dict[str, Any]
     return _rows(tokens, "created_at", "access_expires_at", "refresh_expires_at", "revoked_at")
 
 
+def _erase_texts(session: Session, member: Member) -> None:
+    if member.phone_index is None:
+        return
+    session.execute(delete(SmsMessage).where(SmsMessage.phone_index == member.phone_index))
+    session.execute(delete(SmsCode).where(SmsCode.phone_index == member.phone_index))
+
+
+@export_section("sms", ("sms_messages", "sms_codes"), erase=_erase_texts)
+def _texts(session: Session, pii: Pii, member: Member) -> dict[str, Any]:
+    """Texts sent to the member's phone, and the login codes: when sent, until when valid, how often
+    tried — never the code itself (only its keyed digest is held, and that is a secret of ours)."""
+    if member.phone_index is None:
+        return {"messages": [], "codes": []}
+    return {
+        "messages": [
+            {"sent_at": message.created_at, "text": message.body, "provider": message.provider}
+            for message in repository.texts_to(session, member.phone_index)
+        ],
+        "codes": [
+            {
+                "purpose": code.purpose,
+                "sent_at": code.created_at,
+                "expires_at": code.expires_at,
+                "attempts": code.attempts,
+                "consumed_at": code.consumed_at,
+            }
+            for code in repository.codes_sent_to(session, member.phone_index)
+        ],
+    }
+
+
 @export_section("referrals", ("members",))
 def _referrals(session: Session, pii: Pii, member: Member) -> dict[str, Any]:
     count = session.scalar(select(func.count()).select_from(Member).where(Member.referred_by_id == member.id))
@@ -200,20 +233,12 @@ def export(session: Session, pii: Pii, member: Member) -> dict[str, Any]:
     return result
 
 
-def _messages_and_codes(session: Session, member: Member) -> None:
-    if member.phone_index is None:
-        return
-    session.execute(delete(SmsMessage).where(SmsMessage.phone_index == member.phone_index))
-    session.execute(delete(SmsCode).where(SmsCode.phone_index == member.phone_index))
-
-
 def erase(session: Session, actor: Actor, member: Member, *, reason: str) -> Member:
     """Erase the member's personal data for good and close the account. Idempotent."""
     if member.status == "deleted":
         return member
     now = utcnow()
     revoke_all(session, member.id, now)
-    _messages_and_codes(session, member)
     for section in sections().values():
         if section.erase is not None:
             section.erase(session, member)

@@ -16,6 +16,8 @@ from forecourt.members.models import (
     MemberPlate,
     MemberTag,
     PlateTransfer,
+    SmsCode,
+    SmsMessage,
     Tag,
     Vehicle,
 )
@@ -144,6 +146,22 @@ def tags_of(session: Session, member_id: uuid.UUID) -> Sequence[tuple[Tag, Membe
         .order_by(Tag.code)
     ).all()
     return [(tag, link) for tag, link in rows]
+
+
+def texts_to(session: Session, phone_index: str) -> Sequence[SmsMessage]:
+    """Text messages sent to a phone, oldest first."""
+    return session.scalars(
+        select(SmsMessage)
+        .where(SmsMessage.phone_index == phone_index)
+        .order_by(SmsMessage.created_at, SmsMessage.id)
+    ).all()
+
+
+def codes_sent_to(session: Session, phone_index: str) -> Sequence[SmsCode]:
+    """One-time codes sent to a phone, oldest first."""
+    return session.scalars(
+        select(SmsCode).where(SmsCode.phone_index == phone_index).order_by(SmsCode.created_at, SmsCode.id)
+    ).all()
 
 
 def count_active_plates(session: Session, member_id: uuid.UUID) -> int:
