@@ -289,7 +289,9 @@ def metric_values(session: Session, member_ids: Sequence[uuid.UUID], at: datetim
 def evaluate_batch(
     session: Session, actor: Actor, member_ids: Sequence[uuid.UUID], at: datetime
 ) -> dict[uuid.UUID, Evaluation]:
-    """The monthly evaluation of many members: a grace period first, then one level down at a time."""
+    """The monthly evaluation of many members as of ``at``: a grace period first, then one level down
+    at a time. A tier reached after ``at`` is left alone (the job evaluates as of a month boundary
+    and may run after it)."""
     prog = program(session)
     all_levels = levels(session)
     by_code = {candidate.code: candidate for candidate in all_levels}
@@ -336,6 +338,8 @@ def _evaluate(
         if row is not None:
             row.grace_until = None
         return Evaluation("kept", old.code)
+    if row.since > at:
+        return Evaluation("kept", old.code)  # reached after the moment evaluated: next month's turn
     if row.grace_until is None:
         row.grace_until = add_months(at, prog.grace_months)
         row.updated_at = at
