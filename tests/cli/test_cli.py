@@ -38,7 +38,7 @@ from forecourt.stations.models import Grade, Station
 from tests.fixtures.databases import settings_for
 
 STATUS = "/api/v1/pos/status"
-JOBS = ("dispatch-outbox", "purge-device-nonces", "purge-staff-tokens")
+JOBS = ("dispatch-outbox", "purge-device-nonces", "purge-staff-tokens", "vacuum-erased-members")
 
 runner = CliRunner()
 

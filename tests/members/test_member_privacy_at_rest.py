@@ -9,14 +9,17 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
 
 from forecourt.app import create_app
 from forecourt.audit.models import AuditEntry
 from forecourt.db.base import Base, import_all_models
+from forecourt.jobs.models import JobRun
+from forecourt.jobs.registry import run_job
 from forecourt.ledger import verify
 from forecourt.ledger.models import LedgerAccount
 from forecourt.members import privacy
-from forecourt.members.models import SmsCode, SmsMessage
+from forecourt.members.models import Member, SmsCode, SmsMessage
 from tests.fixtures.builders import make_staff
 from tests.members.support import (
     LOGIN,
@@ -216,6 +219,78 @@ def test_only_staff_allowed_to_erase_can_erase_a_member_and_a_second_erasure_cha
     assert (erasure.entity_id, erasure.actor_id) == (str(member.id), str(service.user.id))
     assert erasure.after == {"reason": "会员来电要求注销"}
     assert report.intact, report.problems
+
+
+def _row_versions_holding(database, value: str) -> list[str]:
+    """The tables erasure writes whose rows hold ``value``, counting every version PostgreSQL keeps
+    (dead ones too, read page by page with pageinspect); on SQLite, whether the file holds it."""
+    if database.engine.dialect.name == "sqlite":
+        return ["the SQLite file"] if value in _raw_database_text(database) else []
+    found = []
+    with database.engine.connect() as connection:
+        for table in privacy.tables_erasure_writes():
+            count = connection.execute(
+                text(
+                    "SELECT count(*) FROM generate_series(0, pg_relation_size(CAST(:t AS regclass)) / "
+                    "current_setting('block_size')::int - 1) AS block, "
+                    "LATERAL heap_page_items(get_raw_page(CAST(:t AS text), block::int)) AS item "
+                    "WHERE item.t_data IS NOT NULL AND position(:needle IN item.t_data) > 0"
+                ),
+                {"t": table, "needle": value.encode()},
+            ).scalar_one()
+            if count:
+                found.append(table)
+    return found
+
+
+@pytest.fixture
+def pageinspect(committed_database, db_kind):
+    if db_kind != "postgres":
+        return
+    try:
+        with committed_database.engine.begin() as connection:
+            connection.execute(text("CREATE EXTENSION IF NOT EXISTS pageinspect"))
+    except DBAPIError as exc:
+        pytest.skip(f"pageinspect is needed to read old row versions: {exc.orig}")
+
+
+@pytest.mark.committed
+def test_vacuum_erased_members_vacuums_what_erasure_writes_on_postgresql_and_leaves_sqlite_alone(
+    committed_database, test_settings, db_kind
+):
+    result = run_job(committed_database, test_settings, "vacuum-erased-members")
+    if db_kind == "sqlite":
+        assert result == {"vacuumed": [], "database": "sqlite"}
+    else:
+        assert result == {"vacuumed": list(privacy.tables_erasure_writes()), "database": "postgresql"}
+        assert {"members", "sms_messages", "sms_codes", "member_plates", "vehicles"} <= set(
+            result["vacuumed"]
+        )
+    with committed_database.transaction(write=False) as session:
+        run = session.scalars(select(JobRun).where(JobRun.name == "vacuum-erased-members")).one()
+    assert run.status == "succeeded"
+
+
+@pytest.mark.committed
+def test_after_erasure_and_the_vacuum_job_no_row_version_keeps_the_erased_ciphertext(
+    world, committed_database, test_settings, db_kind, pageinspect
+):
+    client, admin, app = world
+    member_id, _phone, plate, headers = _register(client, admin, app)
+    with committed_database.transaction(write=False) as session:
+        member = session.get_one(Member, uuid.UUID(member_id))
+        texts = session.scalars(select(SmsMessage.phone).where(SmsMessage.phone_index == member.phone_index))
+        sealed = [member.phone, member.name, member.id_number, member.code_secret, *texts]
+    assert all(sealed)
+    deleted = client.request("DELETE", "/api/v1/me", json={"confirm": "DELETE"}, headers=headers)
+    assert deleted.status_code == 204
+    if db_kind == "postgres":
+        assert "members" in _row_versions_holding(committed_database, member.phone or ""), (
+            "before VACUUM the old row version still holds the ciphertext"
+        )
+    run_job(committed_database, test_settings, "vacuum-erased-members")
+    for value in (*sealed, plate):
+        assert _row_versions_holding(committed_database, value or "") == [], value
 
 
 def test_every_table_holding_member_rows_by_id_or_by_phone_has_an_export_section():

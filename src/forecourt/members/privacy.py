@@ -64,6 +64,15 @@ def sections() -> dict[str, Section]:
     return SECTIONS
 
 
+def tables_erasure_writes() -> tuple[str, ...]:
+    """The tables erasure deletes from or overwrites: the member row and every section that erases.
+    Old versions of their rows hold the erased data until PostgreSQL vacuums them."""
+    erased = {
+        table for section in sections().values() if section.erase is not None for table in section.tables
+    }
+    return tuple(sorted(erased | {"members"}))
+
+
 def export_section(
     name: str, tables: tuple[str, ...], erase: Eraser | None = None
 ) -> Callable[[Exporter], Exporter]:
