@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from forecourt.audit.models import AuditEntry
 from forecourt.db.outbox import OutboxEvent
 from forecourt.kit.actor import SYSTEM
 from forecourt.ledger import points
@@ -50,7 +51,16 @@ def test_a_member_below_their_tier_gets_a_grace_period_then_drops_one_level(sess
     within_grace = later + timedelta(days=60)
     assert tiers.evaluate_member(session, SYSTEM, member.id, within_grace).outcome == "at_risk"
     after_grace = later + timedelta(days=95)
+    assert _events(session, "tier.downgraded") == []
     assert tiers.evaluate_member(session, SYSTEM, member.id, after_grace).tier == "silver"
+    [downgraded] = _events(session, "tier.downgraded")
+    assert downgraded.payload == {
+        "member_id": str(member.id),
+        "from": "gold",
+        "to": "silver",
+        "reason": "downgrade",
+        "at": after_grace.isoformat(),
+    }
     again = after_grace + timedelta(days=1)
     assert tiers.evaluate_member(session, SYSTEM, member.id, again).outcome == "at_risk"
     assert tiers.current(session, member.id).code == "silver"
@@ -159,21 +169,74 @@ def test_an_adjustment_needs_a_second_person(client, session, member_pii, staff)
     assert {row["id"] for row in pending} == {own["id"], too_much["id"]}
     ledger = client.get(f"/api/v1/members/{member.id}/ledger", headers=admin.headers).json()["items"]
     assert [(line["reason"], line["available"]) for line in ledger] == [("adjustment.grant", 500)]
+    rejected = client.post(
+        f"/api/v1/point-adjustments/{own['id']}/reject", json={"note": "无依据"}, headers=finance.headers
+    )
+    assert rejected.json()["status"] == "rejected"
+
+    def audited(adjustment):
+        return [
+            (entry.action, entry.actor_id, entry.before, entry.after)
+            for entry in session.scalars(
+                select(AuditEntry)
+                .where(AuditEntry.entity_type == "point_adjustment", AuditEntry.entity_id == adjustment["id"])
+                .order_by(AuditEntry.occurred_at)
+            )
+        ]
+
+    member_id = str(member.id)
+    assert audited(asked) == [
+        (
+            "points.adjustment_request",
+            str(service.user.id),
+            None,
+            {"member_id": member_id, "amount": 500, "reason": "补录加油积分"},
+        ),
+        (
+            "points.adjustment_approve",
+            str(finance.user.id),
+            {"status": "pending"},
+            {"status": "approved", "amount": 500, "note": ""},
+        ),
+    ]
+    assert audited(own) == [
+        (
+            "points.adjustment_request",
+            str(admin.user.id),
+            None,
+            {"member_id": member_id, "amount": -100, "reason": "扣回"},
+        ),
+        (
+            "points.adjustment_reject",
+            str(finance.user.id),
+            {"status": "pending"},
+            {"status": "rejected", "amount": -100, "note": "无依据"},
+        ),
+    ]
+    assert [action for action, *_ in audited(too_much)] == ["points.adjustment_request"]
 
 
-def test_the_tier_program_is_configurable_and_audited(client, staff):
+def test_the_tier_program_is_configurable_and_audited(client, session, staff):
     admin = staff("admin")
     assert client.get("/api/v1/tier-program", headers=admin.headers).json() == {
         "metric": "money_paid_fen",
         "window": "rolling_12_months",
         "grace_months": 3,
+        "thresholds": {"regular": 0, "silver": 200_000, "gold": 800_000, "diamond": 2_000_000},
     }
+    litres = {"regular": 0, "silver": 50_000, "gold": 150_000, "diamond": 400_000}
     changed = client.patch(
-        "/api/v1/tier-program", json={"metric": "liters_centi", "grace_months": 2}, headers=admin.headers
+        "/api/v1/tier-program",
+        json={"metric": "liters_centi", "grace_months": 2, "thresholds": litres},
+        headers=admin.headers,
     )
-    assert changed.json()["metric"] == "liters_centi"
+    assert (changed.json()["metric"], changed.json()["grace_months"]) == ("liters_centi", 2)
     wrong = client.patch("/api/v1/tier-program", json={"window": "forever"}, headers=admin.headers)
     assert wrong.json()["error"]["code"] == "invalid_tier_change"
     assert (
         client.patch("/api/v1/tier-program", json={}, headers=staff("marketing").headers).status_code == 403
     )
+    [entry] = session.scalars(select(AuditEntry).where(AuditEntry.action == "tier.program_update")).all()
+    assert entry.actor_id == str(admin.user.id)
+    assert (entry.before["metric"], entry.after["metric"]) == ("money_paid_fen", "liters_centi")
+    assert entry.after["thresholds"] == litres

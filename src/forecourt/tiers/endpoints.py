@@ -53,22 +53,33 @@ def list_tiers(session: SessionDep, _: Annotated[Actor, require(Permission.MEMBE
     return [TierRead.model_validate(level) for level in service.levels(session)]
 
 
+def _program(session: Session) -> TierProgramRead:
+    prog = service.program(session)
+    return TierProgramRead(
+        metric=prog.metric,
+        window=prog.window,
+        grace_months=prog.grace_months,
+        thresholds=service.thresholds(session),
+    )
+
+
 @router.get("/tier-program", response_model=TierProgramRead)
 def tier_program(
     session: SessionDep, _: Annotated[Actor, require(Permission.MEMBERS_READ)]
 ) -> TierProgramRead:
-    """How members qualify: metric, window and grace period."""
-    return TierProgramRead.model_validate(service.program(session))
+    """How members qualify: metric, window, grace period and each tier's threshold."""
+    return _program(session)
 
 
 @router.patch("/tier-program", response_model=TierProgramRead)
 def update_tier_program(
     body: TierProgramUpdate, session: SessionDep, actor: Annotated[Actor, require(Permission.TIERS_MANAGE)]
 ) -> TierProgramRead:
-    """Change the qualifying metric, window or grace period (audited); the next evaluation applies it."""
-    return TierProgramRead.model_validate(
-        service.configure(session, actor, **body.model_dump(exclude_unset=True))
-    )
+    """Change the qualifying metric (with thresholds in its units), window, grace period or
+    thresholds (audited); upgrades follow at once on the next qualifying event, downgrades at the
+    next evaluation."""
+    service.configure(session, actor, **body.model_dump(exclude_unset=True))
+    return _program(session)
 
 
 @router.get("/members/{member_id}/tier", response_model=TierStatus)

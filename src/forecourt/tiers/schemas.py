@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -57,11 +58,11 @@ class ManualTier(BaseModel):
 
 
 class TierProgramRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
     metric: str
     window: str
     grace_months: int
+    thresholds: dict[str, int]
+    """Each tier's qualifying amount by code, in the metric's units (fen, litres × 100, visits, points)."""
 
 
 class TierProgramUpdate(BaseModel):
@@ -70,3 +71,5 @@ class TierProgramUpdate(BaseModel):
     metric: str | None = None
     window: str | None = None
     grace_months: int | None = None
+    thresholds: dict[str, Annotated[int, Field(ge=0)]] | None = None
+    """New thresholds by tier code (required with a new metric); tiers left out keep theirs."""

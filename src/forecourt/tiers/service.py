@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import pairwise
 from typing import Any
 
 from sqlalchemy import ColumnElement, exists, func, select
@@ -424,6 +425,25 @@ def points_never_expire(session: Session, member_id: uuid.UUID) -> bool:
     return bool(session.scalar(select(never_expiring(member_id))))
 
 
+def thresholds(session: Session) -> dict[str, int]:
+    """Each level's qualifying amount, in the program metric's units."""
+    return {candidate.code: candidate.threshold for candidate in levels(session)}
+
+
+def _check_thresholds(all_levels: Sequence[TierLevel], given: dict[str, int]) -> dict[str, int]:
+    """The thresholds after applying ``given``: known codes, the entry level at 0, rising with rank."""
+    unknown = sorted(set(given) - {candidate.code for candidate in all_levels})
+    if unknown:
+        raise InvalidTierChange(f"No tier has the code {unknown[0]!r}.", field="thresholds")
+    result = {candidate.code: given.get(candidate.code, candidate.threshold) for candidate in all_levels}
+    ordered = [result[candidate.code] for candidate in all_levels]
+    if ordered[0] != 0:
+        raise InvalidTierChange("The entry tier's threshold is 0.", field="thresholds")
+    if any(lower >= higher for lower, higher in pairwise(ordered)):
+        raise InvalidTierChange("Each tier's threshold is above the one below it.", field="thresholds")
+    return result
+
+
 def configure(
     session: Session,
     actor: Actor,
@@ -431,13 +451,26 @@ def configure(
     metric: str | None = None,
     window: str | None = None,
     grace_months: int | None = None,
+    thresholds: dict[str, int] | None = None,
 ) -> TierProgram:
-    """Change how members qualify; the next evaluation applies it."""
+    """Change how members qualify (audited): the metric, the window, the grace period and each level's
+    threshold. Thresholds are in the metric's units, so a new metric needs new thresholds. Upgrades
+    follow at a member's next qualifying event, downgrades at the next evaluation."""
     prog = program(session)
-    before = {"metric": prog.metric, "window": prog.window, "grace_months": prog.grace_months}
-    if metric is not None:
+    all_levels = levels(session)
+    before = {
+        "metric": prog.metric,
+        "window": prog.window,
+        "grace_months": prog.grace_months,
+        "thresholds": {candidate.code: candidate.threshold for candidate in all_levels},
+    }
+    if metric is not None and metric != prog.metric:
         if metric not in METRICS:
             raise InvalidTierChange(f"The metric is one of {', '.join(METRICS)}.", field="metric")
+        if thresholds is None:
+            raise InvalidTierChange(
+                "Thresholds are in the metric's units: give them with a new metric.", field="thresholds"
+            )
         prog.metric = metric
     if window is not None:
         if window not in WINDOWS:
@@ -447,7 +480,17 @@ def configure(
         if not 0 <= grace_months <= 24:
             raise InvalidTierChange("The grace period is 0 to 24 months.", field="grace_months")
         prog.grace_months = grace_months
-    after = {"metric": prog.metric, "window": prog.window, "grace_months": prog.grace_months}
+    if thresholds is not None:
+        for candidate, value in zip(
+            all_levels, _check_thresholds(all_levels, thresholds).values(), strict=True
+        ):
+            candidate.threshold = value
+    after = {
+        "metric": prog.metric,
+        "window": prog.window,
+        "grace_months": prog.grace_months,
+        "thresholds": {candidate.code: candidate.threshold for candidate in all_levels},
+    }
     if after == before:
         return prog
     prog.updated_at = utcnow()
