@@ -8,8 +8,9 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select, text, update
+from sqlalchemy import delete, func, select, text, update
 
+from forecourt.jobs.registry import run_job
 from forecourt.kit.actor import SYSTEM
 from forecourt.ledger import engine, points, verify
 from forecourt.ledger.chain import signer_for
@@ -21,7 +22,7 @@ from forecourt.ledger.errors import (
     InvalidAmount,
     PendingAlreadySettled,
 )
-from forecourt.ledger.models import Entry, LedgerAccount, Lot, Posting
+from forecourt.ledger.models import Digest, Entry, LedgerAccount, Lot, LotMovement, Posting
 from tests.members.support import make_member
 
 NOW = datetime(2026, 6, 1, 4, 0, tzinfo=UTC)
@@ -233,6 +234,129 @@ def test_a_posting_signed_by_another_key_is_detected(session, signer, member_pii
         expires_at=None,
     )
     assert any("signature" in problem for problem in _problems(session, signer))
+
+
+def _posting_id(session, key):
+    return session.scalar(select(Posting.id).where(Posting.idempotency_key == key))
+
+
+def _delete_posting(session, posting_id):
+    """What someone with database access would do to make a posting disappear."""
+    for statement in (
+        delete(LotMovement).where(LotMovement.posting_id == posting_id),
+        delete(Entry).where(Entry.posting_id == posting_id),
+        delete(Posting).where(Posting.id == posting_id),
+    ):
+        session.execute(statement.execution_options(synchronize_session=False))
+
+
+def test_verify_names_the_posting_whose_chained_member_entry_was_deleted(session, signer, member_pii):
+    _small_ledger(session, signer, member_pii)
+    spend = _posting_id(session, "t-s1")
+    session.execute(
+        delete(Entry)
+        .where(Entry.posting_id == spend, Entry.seq.is_not(None))
+        .execution_options(synchronize_session=False)
+    )
+    problems = _problems(session, signer)
+    assert len(problems) == 1
+    assert problems[0].startswith(f"posting {spend}:")
+
+
+def test_verify_names_where_a_deleted_posting_leaves_a_gap_in_the_chain(session, signer, member_pii):
+    member = make_member(session, member_pii)
+    _earn(session, signer, member, 100, "g-e1")
+    _spend(session, signer, member, 30, "g-s1")
+    _earn(session, signer, member, 50, "g-e2")
+    session.flush()
+    code = engine.member_account(session, points.ASSET, member.id, "available").code
+    _delete_posting(session, _posting_id(session, "g-s1"))
+    assert _problems(session, signer) == [
+        f"posting {_posting_id(session, 'g-e2')}: chain of {code} broken at 2 (row missing or moved)"
+    ]
+
+
+def test_verify_names_the_account_whose_latest_posting_was_deleted(session, signer, member_pii):
+    member = make_member(session, member_pii)
+    _earn(session, signer, member, 100, "h-e1")
+    _spend(session, signer, member, 30, "h-s1")
+    session.flush()
+    code = engine.member_account(session, points.ASSET, member.id, "available").code
+    _delete_posting(session, _posting_id(session, "h-s1"))
+    assert _problems(session, signer) == [f"account {code}: chain head does not match its last entry"]
+
+
+# --- periodic digests of all chain heads -------------------------------------------------------------
+
+
+def _digest(database, test_settings):
+    return run_job(database, test_settings, "ledger-digest", datetime.now(UTC))
+
+
+def test_a_digest_of_every_chain_head_is_signed_chained_and_checked_by_verify(
+    session, signer, member_pii, database, test_settings
+):
+    members = _small_ledger(session, signer, member_pii)
+    first = _digest(database, test_settings)
+    assert first["accounts"] == len(members)
+    _earn(session, signer, members[0], 5, "after-digest")
+    session.flush()
+    second = _digest(database, test_settings)
+    assert second["digest"] != first["digest"]
+    digests = session.scalars(select(Digest).order_by(Digest.taken_at)).all()
+    assert [digest.digest_hash for digest in digests] == [first["digest"], second["digest"]]
+    assert digests[1].prev_hash == digests[0].digest_hash
+    assert verify.verify_digests(session, verify.public_keys(signer, "")) == []
+    assert _problems(session, signer) == []
+
+
+@pytest.mark.parametrize(
+    ("tamper", "problem"),
+    [
+        ("UPDATE ledger_digests SET accounts = accounts + 1", "content does not match its hash"),
+        (
+            "UPDATE ledger_digests SET heads_hash = '" + "0" * 64 + "'",
+            "content does not match its hash",
+        ),
+        (
+            "UPDATE ledger_digests SET signature = (SELECT signature FROM ledger_postings "
+            "WHERE idempotency_key = 't-e0')",
+            "signature invalid",
+        ),
+    ],
+    ids=["count-edited", "heads-edited", "signature-swapped"],
+)
+def test_a_tampered_digest_is_detected(session, signer, member_pii, database, test_settings, tamper, problem):
+    _small_ledger(session, signer, member_pii)
+    _digest(database, test_settings)
+    digest_id = session.scalar(select(Digest.id))
+    session.execute(text(tamper))
+    assert _problems(session, signer) == [f"digest {digest_id}: {problem}"]
+
+
+def test_a_chain_cut_short_after_a_digest_is_caught_by_the_digest(
+    session, signer, member_pii, database, test_settings
+):
+    """Removing an account's latest posting and rewinding its head leaves a consistent chain that
+    only the digest taken before the cut can contradict."""
+    member = make_member(session, member_pii)
+    _earn(session, signer, member, 100, "cut-e1")
+    _spend(session, signer, member, 30, "cut-s1")
+    session.flush()
+    _digest(database, test_settings)
+    account = engine.member_account(session, points.ASSET, member.id, "available")
+    first_entry = session.scalar(select(Entry.hash).where(Entry.account_id == account.id, Entry.seq == 1))
+    _delete_posting(session, _posting_id(session, "cut-s1"))
+    session.execute(
+        update(LedgerAccount)
+        .where(LedgerAccount.id == account.id)
+        .values(balance=100, head_seq=1, head_hash=first_entry)
+        .execution_options(synchronize_session=False)
+    )
+    [digest] = session.scalars(select(Digest)).all()
+    assert _problems(session, signer) == [
+        f"digest {digest.id}: chain heads at {digest.taken_at.isoformat()} differ from the digest"
+    ]
 
 
 # --- real concurrency ------------------------------------------------------------------------------
