@@ -31,6 +31,13 @@ class _SerializationFailure(Exception):
     sqlstate = "40001"
 
 
+class _Deadlock(Exception):
+    sqlstate = "40P01"
+
+
+RETRYABLE = {"serialization-failure": _SerializationFailure, "deadlock": _Deadlock}
+
+
 class FlakyDatabase(Database):
     """Sessions whose commit fails while ``fail_commits`` is set."""
 
@@ -54,7 +61,7 @@ def flaky(committed_database: Database) -> FlakyDatabase:
 
 @pytest.fixture
 def harness(flaky: FlakyDatabase) -> Iterator[tuple[TestClient, dict[str, int]]]:
-    calls = {"retry": 0}
+    calls = dict.fromkeys(RETRYABLE, 0)
     router = api_router()
 
     def write(session: Session, action: str) -> None:
@@ -71,13 +78,13 @@ def harness(flaky: FlakyDatabase) -> Iterator[tuple[TestClient, dict[str, int]]]
         write(session, "fails")
         raise Conflict("changed my mind")
 
-    @router.post("/serialization-failure-once")
-    def retried(session: Annotated[Session, Depends(get_session)]) -> dict[str, int]:
-        calls["retry"] += 1
-        write(session, "retry")
-        if calls["retry"] == 1:
-            raise OperationalError("UPDATE …", {}, _SerializationFailure())
-        return {"attempts": calls["retry"]}
+    @router.post("/{failure}-once")
+    def retried(failure: str, session: Annotated[Session, Depends(get_session)]) -> dict[str, int]:
+        calls[failure] += 1
+        write(session, failure)
+        if calls[failure] == 1:
+            raise OperationalError("UPDATE …", {}, RETRYABLE[failure]())
+        return {"attempts": calls[failure]}
 
     @router.get("/writes-in-a-get")
     def writes_in_get(session: Annotated[Session, Depends(get_session)]) -> None:
@@ -121,12 +128,13 @@ def test_a_commit_that_fails_is_never_acknowledged(harness, flaky):
     assert _count(flaky, "ok") == 0
 
 
-def test_a_serialization_failure_reruns_the_whole_request(harness, flaky):
+@pytest.mark.parametrize("failure", list(RETRYABLE), ids=["40001", "40P01"])
+def test_a_serialization_failure_or_deadlock_reruns_the_whole_request(harness, flaky, failure):
     client, _calls = harness
-    response = client.post("/serialization-failure-once")
+    response = client.post(f"/{failure}-once")
     assert response.status_code == 200
     assert response.json() == {"attempts": 2}
-    assert _count(flaky, "retry") == 1  # the first attempt's write was rolled back
+    assert _count(flaky, failure) == 1  # the first attempt's write was rolled back
 
 
 def test_a_get_request_cannot_write(harness, flaky):
