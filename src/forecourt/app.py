@@ -81,6 +81,7 @@ def _include_routers(app: FastAPI) -> None:
     from forecourt.members.me_endpoints import router as me_router
     from forecourt.ops.endpoints import router as ops_router
     from forecourt.pos.endpoints import router as pos_router
+    from forecourt.rules.endpoints import router as rules_router
     from forecourt.stations.endpoints import router as stations_router
     from forecourt.tiers.endpoints import router as tiers_router
 
@@ -94,6 +95,7 @@ def _include_routers(app: FastAPI) -> None:
         me_router,
         ledger_router,
         tiers_router,
+        rules_router,
         pos_router,
         audit_router,
     ):

@@ -58,19 +58,32 @@ class Permission(StrEnum):
     """Set a member's tier by hand."""
     REPORTS_FINANCE = "reports:finance"
     """Points liability, breakage and earn/burn reports."""
+    RULES_READ = "rules:read"
+    """See the earning rules, preview what a basket earns, back-test a draft rule."""
+    RULES_MANAGE = "rules:manage"
+    """Create, change, retire, import and export earning rules."""
 
 
 _EVERYONE_IN_OPERATIONS = {Permission.STATIONS_READ}
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
-    Role.MARKETING: frozenset({*_EVERYONE_IN_OPERATIONS, Permission.MEMBERS_READ, Permission.TAGS_MANAGE}),
+    Role.MARKETING: frozenset(
+        {
+            *_EVERYONE_IN_OPERATIONS,
+            Permission.MEMBERS_READ,
+            Permission.TAGS_MANAGE,
+            Permission.RULES_READ,
+            Permission.RULES_MANAGE,
+        }
+    ),
     Role.FINANCE: frozenset(
         {
             *_EVERYONE_IN_OPERATIONS,
             Permission.MEMBERS_READ,
             Permission.POINTS_APPROVE,
             Permission.REPORTS_FINANCE,
+            Permission.RULES_READ,
         }
     ),
     Role.SERVICE: frozenset(

@@ -33,10 +33,13 @@ def import_all_models() -> None:
     """Import every context's models so ``Base.metadata`` is complete (Alembic, schema checks)."""
     import forecourt.audit.models
     import forecourt.auth.models
+    import forecourt.db.idempotency
     import forecourt.db.outbox
     import forecourt.devices.models
     import forecourt.jobs.models
     import forecourt.ledger.models
     import forecourt.members.models
+    import forecourt.pos.models
+    import forecourt.rules.models
     import forecourt.stations.models
     import forecourt.tiers.models  # noqa: F401

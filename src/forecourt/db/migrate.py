@@ -41,14 +41,16 @@ def downgrade(engine: Engine, revision: str) -> None:
 
 
 def install_defaults(engine: Engine) -> None:
-    """What a new database starts with (brand, grades; later issues add the default program)."""
+    """What a new database starts with: brand, grades, the default tiers and earning rules."""
     from forecourt.db.session import Database
+    from forecourt.rules import service as rules
     from forecourt.stations import service as stations
     from forecourt.tiers import service as tiers
 
     with Database(engine).transaction() as session:
         stations.install_defaults(session)
         tiers.install_defaults(session)
+        rules.install_defaults(session)
 
 
 def migrate(engine: Engine) -> None:

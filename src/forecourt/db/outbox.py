@@ -13,6 +13,7 @@ dispatch at once; events of one topic are not ordered relative to each other.
 
 from __future__ import annotations
 
+import importlib
 import threading
 import uuid
 from collections.abc import Callable
@@ -94,6 +95,13 @@ class _Subscription:
 
 
 _subscriptions: dict[str, list[_Subscription]] = {}
+SUBSCRIBER_MODULES = ("forecourt.rules.rewards",)
+"""Modules whose import subscribes handlers (imported before the first dispatch)."""
+
+
+def _import_subscribers() -> None:
+    for module in SUBSCRIBER_MODULES:
+        importlib.import_module(module)
 
 
 def subscribe(topic: str, name: str | None = None) -> Callable[[Handler], Handler]:
@@ -256,6 +264,7 @@ def dispatch_due(
     database: Database, *, now: datetime | None = None, batch: int = 100, max_attempts: int = MAX_ATTEMPTS
 ) -> DispatchReport:
     """Dispatch every event due at ``now``; returns what happened."""
+    _import_subscribers()
     report = DispatchReport()
     moment = now or utcnow()
     while True:

@@ -148,6 +148,7 @@ class TransactionalRoute(APIRoute):
                         log.info("request_retry", attempt=attempt, error=type(exc.orig).__name__)
                         await _async_sleep(_backoff(attempt))
                         continue
+                    await _run_failure_hooks(request, exc)
                     raise
                 except BaseException as exc:
                     if getattr(exc, "keeps_changes", False):
@@ -155,6 +156,7 @@ class TransactionalRoute(APIRoute):
                         database.notify_committed(session)
                     else:
                         await run_in_threadpool(_rollback_and_close, session)
+                    await _run_failure_hooks(request, exc)
                     raise
                 await run_in_threadpool(session.close)
                 database.notify_committed(session)
@@ -162,6 +164,16 @@ class TransactionalRoute(APIRoute):
             raise AssertionError("unreachable")
 
         return transactional_handler
+
+
+async def _run_failure_hooks(request: Request, exc: BaseException) -> None:
+    """What the request asked to happen if it fails (e.g. storing a refusal under its idempotency
+    key), each in its own transaction, after the rollback."""
+    for hook in getattr(request.state, "failure_hooks", ()):
+        try:
+            await run_in_threadpool(hook, exc)
+        except Exception:
+            log.exception("failure_hook_failed")
 
 
 def _commit_and_close(session: Session) -> None:

@@ -29,6 +29,7 @@ JOB_MODULES = (
     "forecourt.members.jobs",
     "forecourt.ledger.jobs",
     "forecourt.tiers.jobs",
+    "forecourt.pos.jobs",
 )
 
 

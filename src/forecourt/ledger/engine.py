@@ -67,6 +67,16 @@ _ADVANCE_HEAD = (
         head_hash=bindparam("new_hash"),
     )
 )
+_ADVANCE_HEAD_INTO_DEBT = (
+    update(_accounts_t)
+    .where(_accounts_t.c.id == bindparam("account_id"), _accounts_t.c.head_seq == bindparam("old_seq"))
+    .values(
+        balance=_accounts_t.c.balance + bindparam("delta", type_=BigInteger),
+        head_seq=bindparam("new_seq"),
+        head_hash=bindparam("new_hash"),
+    )
+)
+"""For a clawback only (``post(overdraft=True)``): the balance may go below zero."""
 _INSERT_ENTRIES = insert(_entries_t)
 _INSERT_LOT = insert(_lots_t)
 _INSERT_MOVEMENTS = insert(_movements_t)
@@ -231,7 +241,12 @@ def post(
     reverses_id: uuid.UUID | None = None,
     lots: LotRules | None = None,
     station: str | None = None,
+    overdraft: bool = False,
 ) -> PostingResult:
+    """Post balanced ``legs``. With ``overdraft`` (clawbacks of refunded sales only) member
+    balances may go below zero: what the lots cannot cover becomes a debt that the account's next
+    credits pay off before they open spendable lots, and nothing can be spent while it lasts (every
+    ordinary debit still needs ``balance + amount >= 0``)."""
     legs = [(account, amount) for account, amount in legs if amount != 0]
     if not legs or sum(amount for _, amount in legs) != 0:
         raise UnbalancedPosting(legs=[[a.code, n] for a, n in legs])
@@ -257,8 +272,9 @@ def post(
     net: dict[uuid.UUID, int] = {}
     for account, amount in legs:
         net[account.id] = net.get(account.id, 0) + amount
+    debts = {account_id: max(0, -head.balance) for account_id, head in heads.items()}
     for account_id, head in heads.items():
-        if head.balance + net[account_id] < 0:
+        if head.balance + net[account_id] < 0 and not overdraft:
             raise InsufficientBalance(
                 account=accounts[account_id].purpose, balance=head.balance, needed=-net[account_id]
             )
@@ -312,24 +328,32 @@ def post(
             "hash": None,
         }
         if account.id in heads:
-            _chain(session, account, heads[account.id], entry, content_hash)
+            _chain(session, account, heads[account.id], entry, content_hash, overdraft=overdraft)
         entries.append(entry)
     connection.execute(_INSERT_ENTRIES, entries)
     for account, amount in legs:
         if account.id in heads and account.purpose in LOT_PURPOSES:
-            _move_lots(session, account, posting_id, amount, lots, now)
+            _move_lots(
+                session, account, posting_id, amount, lots, now, debt=debts[account.id], overdraft=overdraft
+            )
     return PostingResult(Posting(**values), replayed=False)
 
 
 def _chain(
-    session: Session, account: AccountLike, head: _Head, entry: dict[str, Any], content_hash: str
+    session: Session,
+    account: AccountLike,
+    head: _Head,
+    entry: dict[str, Any],
+    content_hash: str,
+    *,
+    overdraft: bool = False,
 ) -> None:
     """Append the entry to the account's chain with a conditional update of balance and head."""
     seq = head.seq + 1
     amount = entry["amount"]
     digest = entry_hash(head.hash, seq, account.code, amount, content_hash)
     result = session.connection().execute(
-        _ADVANCE_HEAD,
+        _ADVANCE_HEAD_INTO_DEBT if overdraft else _ADVANCE_HEAD,
         {"account_id": account.id, "old_seq": head.seq, "delta": amount, "new_seq": seq, "new_hash": digest},
     )
     if getattr(result, "rowcount", 0) != 1:
@@ -339,12 +363,24 @@ def _chain(
 
 
 def _move_lots(
-    session: Session, account: AccountLike, posting_id: uuid.UUID, amount: int, rules: LotRules, now: datetime
+    session: Session,
+    account: AccountLike,
+    posting_id: uuid.UUID,
+    amount: int,
+    rules: LotRules,
+    now: datetime,
+    *,
+    debt: int = 0,
+    overdraft: bool = False,
 ) -> None:
+    """Lots follow the balance: a credit opens a lot (less any debt it pays off first), a debit
+    takes from the earliest-expiring lots; with ``overdraft`` what they cannot cover is debt."""
     connection = session.connection()
     movements: list[dict[str, Any]] = []
     if amount > 0:
         restore = rules.restore.get(account.id)
+        if debt:
+            restore = None  # a credit into debt pays the debt first; only the rest is spendable
         if restore:
             for lot_id, give in restore.items():
                 connection.execute(_GIVE_TO_LOT, {"lot_id": lot_id, "qty": give})
@@ -364,6 +400,12 @@ def _move_lots(
                 },
             )
             movements.append({"id": new_id(), "lot_id": lot_id, "posting_id": posting_id, "amount": amount})
+            paid_off = min(debt, amount)
+            if paid_off:
+                connection.execute(_TAKE_FROM_LOT, {"lot_id": lot_id, "qty": paid_off})
+                movements.append(
+                    {"id": new_id(), "lot_id": lot_id, "posting_id": posting_id, "amount": -paid_off}
+                )
     else:
         still = -amount
         for lot_id, remaining in _lots_to_take(session, account.id, rules.prefer):
@@ -375,7 +417,7 @@ def _move_lots(
                 raise InsufficientBalance(account=account.purpose)
             movements.append({"id": new_id(), "lot_id": lot_id, "posting_id": posting_id, "amount": -take})
             still -= take
-        if still:
+        if still and not overdraft:
             raise InsufficientBalance(account=account.purpose, missing_in_lots=still)
     if movements:
         connection.execute(_INSERT_MOVEMENTS, movements)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
+from forecourt.db.idempotency import Idempotent, idempotency
 from forecourt.db.session import api_router, get_session
 from forecourt.devices.dependencies import device_access
 from forecourt.devices.service import DeviceIdentity
@@ -16,11 +19,37 @@ from forecourt.members import repository as members_repository
 from forecourt.members import service as members
 from forecourt.members.facts import facts_of
 from forecourt.members.schemas import IdentifyRequest, IdentifyResponse, Points, PosMember, TierRef
+from forecourt.pos import prepay, refunds, service
 from forecourt.pos.errors import DeviceStationMismatch
-from forecourt.pos.schemas import PosStatus
+from forecourt.pos.schemas import (
+    AuthorizationRead,
+    AuthorizationRequest,
+    CancelRequest,
+    CommitRequest,
+    CompletedAuthorization,
+    CompleteRequest,
+    PosStatus,
+    Quote,
+    QuoteRequest,
+    RefundRequest,
+    RefundResult,
+    Transaction,
+)
 from forecourt.stations import service as stations
 
 router = api_router(prefix="/api/v1/pos", tags=["pos"])
+
+SessionDep = Annotated[Session, Depends(get_session)]
+Device = Annotated[DeviceIdentity, device_access]
+
+
+def _station_scope(request: Request) -> str:
+    """Idempotency keys are a station's: any of its terminals may replay a sale."""
+    device: DeviceIdentity = request.state.device
+    return f"station:{device.station_id}"
+
+
+IdempotencyDep = Annotated[Idempotent, Depends(idempotency(_station_scope))]
 
 
 @router.get("/status", response_model=PosStatus)
@@ -66,3 +95,87 @@ def identify(
         ),
         coupons=[],
     )
+
+
+@router.post("/quote", response_model=Quote)
+def quote(body: QuoteRequest, request: Request, session: SessionDep, device: Device) -> Quote:
+    """Price a basket: discounts, points to redeem, what is due, points it would earn. Changes nothing."""
+    return service.quote(session, request.app.state.pii, device, body)
+
+
+@router.post("/transactions", response_model=Transaction, status_code=201)
+def commit_transaction(
+    body: CommitRequest, request: Request, session: SessionDep, device: Device, idempotent: IdempotencyDep
+) -> JSONResponse:
+    """Commit a sale (``Idempotency-Key`` required): a retry with the same key and body returns the
+    first answer; the payments must add up to ``due_fen``."""
+    if idempotent.replay is not None:
+        return idempotent.replay
+    state = request.app.state
+    result = service.commit(session, state.pii, state.ledger_signer, device, body)
+    return idempotent.complete(session, result, status=201)
+
+
+@router.get("/transactions/{transaction_id}", response_model=Transaction)
+def get_transaction(transaction_id: uuid.UUID, session: SessionDep, device: Device) -> Transaction:
+    return service.get_transaction(session, device, transaction_id)
+
+
+@router.post("/transactions/{transaction_id}/refund", response_model=RefundResult)
+def refund_transaction(
+    transaction_id: uuid.UUID,
+    body: RefundRequest,
+    request: Request,
+    session: SessionDep,
+    device: Device,
+    idempotent: IdempotencyDep,
+) -> JSONResponse:
+    """Refund a sale: without ``lines`` in full, with them in part (litres or pieces per line)."""
+    if idempotent.replay is not None:
+        return idempotent.replay
+    result = refunds.refund(session, request.app.state.ledger_signer, device, transaction_id, body)
+    return idempotent.complete(session, result)
+
+
+@router.post("/authorizations", response_model=AuthorizationRead, status_code=201)
+def authorize(
+    body: AuthorizationRequest,
+    request: Request,
+    session: SessionDep,
+    device: Device,
+    idempotent: IdempotencyDep,
+) -> JSONResponse:
+    """Prepay: fix the price and the member's fuel discount before fueling (valid 30 minutes)."""
+    if idempotent.replay is not None:
+        return idempotent.replay
+    result = prepay.authorize(session, request.app.state.pii, device, body)
+    return idempotent.complete(session, result, status=201)
+
+
+@router.get("/authorizations/{authorization_id}", response_model=AuthorizationRead)
+def get_authorization(authorization_id: uuid.UUID, session: SessionDep, device: Device) -> AuthorizationRead:
+    return prepay.get(session, device, authorization_id)
+
+
+@router.post("/authorizations/{authorization_id}/complete", response_model=CompletedAuthorization)
+def complete_authorization(
+    authorization_id: uuid.UUID,
+    body: CompleteRequest,
+    request: Request,
+    session: SessionDep,
+    device: Device,
+    idempotent: IdempotencyDep,
+) -> JSONResponse:
+    """Commit the sale on the dispensed volume at the fixed price; ``change_fen`` goes back to the driver."""
+    if idempotent.replay is not None:
+        return idempotent.replay
+    state = request.app.state
+    result = prepay.complete(session, state.pii, state.ledger_signer, device, authorization_id, body)
+    return idempotent.complete(session, result)
+
+
+@router.post("/authorizations/{authorization_id}/cancel", response_model=AuthorizationRead)
+def cancel_authorization(
+    authorization_id: uuid.UUID, body: CancelRequest, session: SessionDep, device: Device
+) -> AuthorizationRead:
+    return prepay.cancel(session, device, authorization_id, body)

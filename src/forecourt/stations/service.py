@@ -110,6 +110,14 @@ def list_regions(session: Session) -> Sequence[Region]:
     return repository.list_regions(session)
 
 
+def region_code_of(session: Session, station: Station) -> str:
+    """The code of the station's region ("" when it has none)."""
+    if station.region_id is None:
+        return ""
+    region = session.get(Region, station.region_id)
+    return region.code if region is not None else ""
+
+
 def regions_by_id(session: Session) -> dict[uuid.UUID, Region]:
     return {region.id: region for region in repository.list_regions(session)}
 

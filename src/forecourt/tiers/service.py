@@ -496,3 +496,35 @@ def configure(
     prog.updated_at = utcnow()
     audit.record(session, actor, "tier.program_update", "tier_program", prog.code, before=before, after=after)
     return prog
+
+
+def reconsider_after_refund(
+    session: Session, actor: Actor, member_id: uuid.UUID, *, sale_recorded_at: datetime, at: datetime
+) -> TierLevel:
+    """A refund takes back an upgrade its sale brought: when the member's tier came from an upgrade
+    recorded since that sale and the qualifying value no longer reaches it, they return to the tier
+    the value reaches, never below the tier they held before that upgrade (reason ``refund``).
+    Anything else waits for the monthly evaluation, as downgrades do (T3)."""
+    row = session.get(MemberTier, member_id)
+    if row is None or row.manual_until is not None:
+        return current(session, member_id)
+    last = session.scalar(
+        select(TierChange)
+        .where(TierChange.member_id == member_id)
+        .order_by(TierChange.occurred_at.desc(), TierChange.id.desc())
+        .limit(1)
+    )
+    held = level(session, row.tier_code)
+    if last is None or last.reason != "upgrade" or last.occurred_at < sale_recorded_at:
+        return held
+    value = metric_value(session, member_id, at)
+    if value >= held.threshold:
+        return held
+    before = level(session, last.from_code)
+    target = qualifying_level(levels(session), value)
+    if target.rank < before.rank:
+        target = before
+    if target.rank >= held.rank:
+        return held
+    _change(session, member_id, row, held, target, reason="refund", actor=actor, at=at, value=value)
+    return target

@@ -1,0 +1,244 @@
+"""Checkout arithmetic (SPEC §5). Pure: prices and member facts come in, the priced basket comes out.
+
+The basket goes through named stages in a fixed order::
+
+    tier_discount → coupons → points → wallet
+
+Each stage reads and changes one ``Checkout``: discounts are recorded per line with their source,
+so every later stage sees what remains of each line. The coupons and wallet contexts replace their
+stage (``set_stage``) when they land; until then the coupons stage refuses explicit coupon ids and
+the wallet stage pays nothing. Money is integer fen, rounded half-up; points redeemed are whole
+hundreds (100 points = ¥1) and never more than what is payable.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Literal
+
+from forecourt.pos.errors import (
+    CouponNotFound,
+    InsufficientPointsForRedemption,
+    InvalidPointsAmount,
+    PointsExceedPayable,
+)
+from forecourt.rules.domain import allocate
+
+POINTS_PER_YUAN = 100
+"""Redemption: 100 points pay ¥1 (SPEC §5)."""
+POINT_STEP = 100
+"""Points are redeemed in whole hundreds."""
+
+
+def half_up(value: Decimal) -> int:
+    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+@dataclass
+class Line:
+    line_id: str
+    kind: Literal["fuel", "goods"]
+    category: str
+    unit_price_fen: int
+    gross_fen: int
+    grade: str | None = None
+    sku: str | None = None
+    liters: Decimal | None = None
+    quantity: int | None = None
+    discount_fen: int = 0
+
+    @property
+    def net_fen(self) -> int:
+        return self.gross_fen - self.discount_fen
+
+
+def fuel_line(line_id: str, grade: str, liters: Decimal, unit_price_fen: int) -> Line:
+    """Fuel gross = litres × price, half-up to the fen."""
+    return Line(
+        line_id=line_id,
+        kind="fuel",
+        category="fuel",
+        grade=grade,
+        liters=liters,
+        unit_price_fen=unit_price_fen,
+        gross_fen=half_up(liters * unit_price_fen),
+    )
+
+
+def goods_line(line_id: str, sku: str, category: str, quantity: int, unit_price_fen: int) -> Line:
+    return Line(
+        line_id=line_id,
+        kind="goods",
+        category=category,
+        sku=sku,
+        quantity=quantity,
+        unit_price_fen=unit_price_fen,
+        gross_fen=quantity * unit_price_fen,
+    )
+
+
+@dataclass(frozen=True)
+class Discount:
+    source: Literal["tier", "coupon", "points"]
+    ref: str | None
+    line_id: str
+    amount_fen: int
+    label: str
+
+
+@dataclass(frozen=True)
+class Shopper:
+    """What the checkout knows of an identified member."""
+
+    member_id: uuid.UUID
+    tier_code: str
+    tier_name: str
+    fuel_discount_bp: int
+    points_available: int
+    wallet_principal_fen: int = 0
+    wallet_bonus_fen: int = 0
+
+
+@dataclass(frozen=True)
+class Redemption:
+    coupons: Literal["auto"] | list[uuid.UUID] = field(default_factory=list)
+    points: Literal["auto"] | int = 0
+    wallet: bool = False
+
+
+@dataclass
+class Checkout:
+    lines: list[Line]
+    shopper: Shopper | None
+    redeem: Redemption
+    discounts: list[Discount] = field(default_factory=list)
+    points_redeemed: int = 0
+    wallet_principal_fen: int = 0
+    wallet_bonus_fen: int = 0
+
+    @property
+    def gross_fen(self) -> int:
+        return sum(line.gross_fen for line in self.lines)
+
+    @property
+    def discount_fen(self) -> int:
+        return sum(line.discount_fen for line in self.lines)
+
+    @property
+    def payable_fen(self) -> int:
+        return self.gross_fen - self.discount_fen
+
+    @property
+    def wallet_fen(self) -> int:
+        return self.wallet_principal_fen + self.wallet_bonus_fen
+
+    @property
+    def due_fen(self) -> int:
+        """What the external payment must cover."""
+        return self.payable_fen - self.wallet_fen
+
+    def discount(
+        self,
+        line: Line,
+        source: Literal["tier", "coupon", "points"],
+        ref: str | None,
+        amount: int,
+        label: str,
+    ) -> None:
+        amount = min(amount, line.net_fen)
+        if amount <= 0:
+            return
+        line.discount_fen += amount
+        self.discounts.append(Discount(source, ref, line.line_id, amount, label))
+
+    def paid_by_line(self) -> dict[str, int]:
+        """What each line was paid with money that earns points: its net, less its share of the
+        wallet's bonus part (bonus money was a gift; principal counts as paid, SPEC §5)."""
+        bonus = allocate(self.wallet_bonus_fen, {line.line_id: line.net_fen for line in self.lines})
+        return {line.line_id: line.net_fen - bonus[line.line_id] for line in self.lines}
+
+
+Stage = Callable[[Checkout], None]
+
+
+def tier_discount(checkout: Checkout) -> None:
+    """The tier's fuel discount (银牌 98折 …): fuel lines only, half-up per line."""
+    shopper = checkout.shopper
+    if shopper is None or shopper.fuel_discount_bp <= 0:
+        return
+    percent = Decimal(shopper.fuel_discount_bp) / 100
+    for line in checkout.lines:
+        if line.kind == "fuel":
+            amount = half_up(Decimal(line.gross_fen) * shopper.fuel_discount_bp / 10_000)
+            checkout.discount(
+                line,
+                "tier",
+                shopper.tier_code,
+                amount,
+                f"{shopper.tier_name}会员 {percent.normalize()}% 油品折扣",
+            )
+
+
+def no_coupons(checkout: Checkout) -> None:
+    """Until the coupons context lands: nothing to apply, and an explicit coupon id is unknown."""
+    if isinstance(checkout.redeem.coupons, list) and checkout.redeem.coupons:
+        raise CouponNotFound(coupon_id=str(checkout.redeem.coupons[0]))
+
+
+def redeem_points(checkout: Checkout) -> None:
+    """Points pay whole yuan: ``auto`` uses as many hundreds as the balance and the payable amount
+    allow; an explicit number must be whole hundreds, held, and no more than payable. The value is
+    spread over the lines in proportion to what remains of each."""
+    wanted = checkout.redeem.points
+    shopper = checkout.shopper
+    if wanted == 0:
+        return
+    if shopper is None:
+        raise InvalidPointsAmount("Points need an identified member.")
+    payable_points = checkout.payable_fen * POINTS_PER_YUAN // 100 // POINT_STEP * POINT_STEP
+    if wanted == "auto":
+        points = min(shopper.points_available, payable_points) // POINT_STEP * POINT_STEP
+    else:
+        if wanted < 0 or wanted % POINT_STEP:
+            raise InvalidPointsAmount(points=wanted, step=POINT_STEP)
+        if wanted > shopper.points_available:
+            raise InsufficientPointsForRedemption(needed=wanted, available=shopper.points_available)
+        if wanted > payable_points:
+            raise PointsExceedPayable(points=wanted, payable_fen=checkout.payable_fen)
+        points = wanted
+    if points <= 0:
+        return
+    value = points * 100 // POINTS_PER_YUAN
+    shares = allocate(value, {line.line_id: line.net_fen for line in checkout.lines})
+    for line in checkout.lines:
+        checkout.discount(line, "points", None, shares[line.line_id], f"{points} 积分抵扣")
+    checkout.points_redeemed = points
+
+
+def no_wallet(checkout: Checkout) -> None:
+    """Until the wallet context lands, the wallet pays nothing."""
+
+
+STAGE_ORDER = ("tier_discount", "coupons", "points", "wallet")
+_stages: dict[str, Stage] = {
+    "tier_discount": tier_discount,
+    "coupons": no_coupons,
+    "points": redeem_points,
+    "wallet": no_wallet,
+}
+
+
+def set_stage(name: str, stage: Stage) -> None:
+    """Replace a stage (the coupons and wallet contexts plug in here)."""
+    if name not in STAGE_ORDER:
+        raise KeyError(name)
+    _stages[name] = stage
+
+
+def run(checkout: Checkout) -> Checkout:
+    for name in STAGE_ORDER:
+        _stages[name](checkout)
+    return checkout

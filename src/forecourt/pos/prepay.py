@@ -1,0 +1,206 @@
+"""Prepay at the pump: authorize → fuel → complete on the dispensed volume (or cancel; open
+authorizations expire after 30 minutes, job ``expire-authorizations``).
+
+The unit price and the tier's fuel discount are fixed when the driver prepays, so a price change
+while the nozzle is in the tank does not change what they pay. Completion commits an ordinary sale
+at those fixed terms, paid by the prepaid method; what was prepaid beyond the amount due is the
+change the POS gives back (``change_fen``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from decimal import ROUND_DOWN, Decimal
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from forecourt.devices.service import DeviceIdentity
+from forecourt.kit.clock import utcnow
+from forecourt.kit.ids import new_id
+from forecourt.ledger.chain import Signer
+from forecourt.members.pii import Pii
+from forecourt.pos import checkout
+from forecourt.pos.errors import (
+    AuthorizationClosed,
+    AuthorizationExpired,
+    AuthorizationNotFound,
+    NozzleGradeMismatch,
+    StationClosed,
+)
+from forecourt.pos.models import Authorization
+from forecourt.pos.schemas import (
+    AuthorizationRead,
+    AuthorizationRequest,
+    CancelRequest,
+    CommitRequest,
+    CompletedAuthorization,
+    CompleteRequest,
+    FuelLine,
+    MemberIdentifier,
+    Redeem,
+)
+from forecourt.pos.service import commit, resolve_member, station_for_device
+from forecourt.stations import service as stations
+from forecourt.tiers import service as tiers
+
+AUTHORIZATION_TTL = timedelta(minutes=30)
+CENTILITRE = Decimal("0.01")
+
+
+def max_liters(amount_fen: int, unit_price_fen: int, discount_bp: int) -> Decimal:
+    """The most litres (two decimals) whose price after the fuel discount stays within the prepaid
+    amount, using the same half-up rounding as the sale itself."""
+    per_liter = Decimal(unit_price_fen) * (10_000 - discount_bp) / 10_000
+    liters = (Decimal(amount_fen) / per_liter).quantize(CENTILITRE, rounding=ROUND_DOWN)
+
+    def due(volume: Decimal) -> int:
+        gross = checkout.half_up(volume * unit_price_fen)
+        return gross - checkout.half_up(Decimal(gross) * discount_bp / 10_000)
+
+    while liters > 0 and due(liters) > amount_fen:
+        liters -= CENTILITRE
+    while due(liters + CENTILITRE) <= amount_fen:
+        liters += CENTILITRE
+    return liters
+
+
+def _read(row: Authorization, station_code: str) -> AuthorizationRead:
+    return AuthorizationRead(
+        id=row.id,
+        station=station_code,
+        status=row.status,
+        grade=row.grade,
+        nozzle=row.nozzle,
+        member_id=row.member_id,
+        unit_price_fen=row.unit_price_fen,
+        fuel_discount_bp=row.fuel_discount_bp,
+        amount_fen=row.amount_fen,
+        max_liters=max_liters(row.amount_fen, row.unit_price_fen, row.fuel_discount_bp),
+        payment_method=row.payment_method,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        sale_id=row.sale_id,
+    )
+
+
+def authorize(
+    session: Session, pii: Pii, device: DeviceIdentity, body: AuthorizationRequest
+) -> AuthorizationRead:
+    now = utcnow()
+    station = station_for_device(session, device, body.station)
+    if not stations.is_open_now(station, now):
+        raise StationClosed(station=station.code)
+    member = resolve_member(session, pii, body.member, now)
+    grade = stations.get_grade(session, body.grade)
+    if body.nozzle is not None and body.nozzle.isdigit():
+        dispensed = stations.nozzle_grade(session, station.id, int(body.nozzle))
+        if dispensed is not None and dispensed != grade.code:
+            raise NozzleGradeMismatch(nozzle=body.nozzle, nozzle_grade=dispensed, grade=grade.code)
+    row = Authorization(
+        id=new_id(),
+        station_id=station.id,
+        device_id=None,
+        member_id=member.id if member else None,
+        status="open",
+        grade=grade.code,
+        nozzle=body.nozzle,
+        unit_price_fen=stations.price_in_force(session, station.id, grade.code, now),
+        fuel_discount_bp=tiers.current(session, member.id).fuel_discount_bp if member else 0,
+        amount_fen=body.amount_fen,
+        payment_method=body.payment_method,
+        created_at=now,
+        expires_at=now + AUTHORIZATION_TTL,
+        closed_at=None,
+        sale_id=None,
+        request=body.model_dump(mode="json"),
+    )
+    session.add(row)
+    session.flush()
+    return _read(row, station.code)
+
+
+def _of_station(session: Session, device: DeviceIdentity, authorization_id: uuid.UUID) -> Authorization:
+    row = session.scalar(select(Authorization).where(Authorization.id == authorization_id).with_for_update())
+    if row is None or row.station_id != device.station_id:
+        raise AuthorizationNotFound(authorization_id=str(authorization_id))
+    return row
+
+
+def _open(row: Authorization, now: datetime) -> None:
+    if row.status != "open":
+        raise AuthorizationClosed(status=row.status, sale_id=str(row.sale_id) if row.sale_id else None)
+    if now >= row.expires_at:
+        raise AuthorizationExpired(expired_at=row.expires_at.isoformat())
+
+
+def get(session: Session, device: DeviceIdentity, authorization_id: uuid.UUID) -> AuthorizationRead:
+    row = session.get(Authorization, authorization_id)
+    if row is None or row.station_id != device.station_id:
+        raise AuthorizationNotFound(authorization_id=str(authorization_id))
+    return _read(row, stations.get_station_by_id(session, row.station_id).code)
+
+
+def complete(
+    session: Session,
+    pii: Pii,
+    signer: Signer,
+    device: DeviceIdentity,
+    authorization_id: uuid.UUID,
+    body: CompleteRequest,
+) -> CompletedAuthorization:
+    row = _of_station(session, device, authorization_id)
+    now = utcnow()
+    _open(row, now)
+    station = stations.get_station_by_id(session, row.station_id)
+    request = AuthorizationRequest.model_validate(row.request)
+    sale = commit(
+        session,
+        pii,
+        signer,
+        device,
+        CommitRequest(
+            station=station.code,
+            member=MemberIdentifier(type="member_id", value=str(row.member_id)) if row.member_id else None,
+            lines=[
+                FuelLine(line_id="1", kind="fuel", grade=row.grade, liters=body.liters, nozzle=row.nozzle)
+            ],
+            redeem=Redeem.model_validate(request.redeem.model_dump()),
+            pos_txn_id=body.pos_txn_id,
+        ),
+        authorization_id=row.id,
+        fixed_prices={row.grade: row.unit_price_fen},
+        fixed_discount_bp=row.fuel_discount_bp,
+        pay_due_with=request.payment_method,
+        due_limit_fen=row.amount_fen,
+    )
+    row.status = "completed"
+    row.closed_at = now
+    row.sale_id = sale.id
+    session.flush()
+    return CompletedAuthorization(
+        authorization=_read(row, station.code), transaction=sale, change_fen=row.amount_fen - sale.due_fen
+    )
+
+
+def cancel(
+    session: Session, device: DeviceIdentity, authorization_id: uuid.UUID, body: CancelRequest
+) -> AuthorizationRead:
+    row = _of_station(session, device, authorization_id)
+    _open(row, utcnow())
+    row.status = "cancelled"
+    row.closed_at = utcnow()
+    row.request = {**row.request, "cancel_reason": body.reason}
+    session.flush()
+    return _read(row, stations.get_station_by_id(session, row.station_id).code)
+
+
+def expire_open(session: Session, now: datetime) -> int:
+    """Close every open authorization past its 30 minutes (job ``expire-authorizations``)."""
+    done = session.execute(
+        update(Authorization)
+        .where(Authorization.status == "open", Authorization.expires_at <= now)
+        .values(status="expired", closed_at=now)
+    )
+    return int(getattr(done, "rowcount", 0) or 0)

@@ -1,0 +1,125 @@
+"""POS test helpers: a signed terminal that quotes, commits and refunds like a real POS."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from forecourt.db.outbox import dispatch_due
+from forecourt.db.session import Database
+from forecourt.members.models import Member
+from tests.devices.support import IssuedCredential
+
+PRICES = {"92": 750, "95": 800, "98": 900, "0": 720}
+"""Fen per litre at the test station."""
+
+
+@dataclass
+class Terminal:
+    """A POS device at a station, sending signed requests through the test client."""
+
+    client: TestClient
+    credential: IssuedCredential
+    sequence: list[int] = field(default_factory=lambda: [0])
+
+    @property
+    def station(self) -> str:
+        return self.credential.station.code
+
+    def post(self, path: str, body: dict[str, Any], *, key: str | None = None) -> Any:
+        raw = json.dumps(body, ensure_ascii=False).encode()
+        headers = self.credential.headers("POST", path, raw)
+        headers["Content-Type"] = "application/json"
+        if key is not None:
+            headers["Idempotency-Key"] = key
+        return self.client.post(path, content=raw, headers=headers)
+
+    def get(self, path: str) -> Any:
+        return self.client.get(path, headers=self.credential.headers("GET", path))
+
+    def next_txn(self) -> str:
+        self.sequence[0] += 1
+        return f"T{self.sequence[0]:06d}-{uuid.uuid4().hex[:6]}"
+
+    def basket(
+        self,
+        *lines: dict[str, Any],
+        member: Member | None = None,
+        points: int | str = 0,
+        occurred_at: datetime | None = None,
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "station": self.station,
+            "member": {"type": "member_id", "value": str(member.id)} if member is not None else None,
+            "lines": list(lines),
+            "redeem": {"coupons": [], "points": points, "wallet": False},
+        }
+        if occurred_at is not None:
+            body["occurred_at"] = occurred_at.isoformat()
+        return body
+
+    def quote(self, body: dict[str, Any]) -> Any:
+        return self.post("/api/v1/pos/quote", body)
+
+    def commit(
+        self, body: dict[str, Any], *, payments: list[dict[str, Any]] | None = None, key: str | None = None
+    ) -> Any:
+        """Commit ``body``; without ``payments`` the due amount is quoted first and paid in cash."""
+        if payments is None:
+            quoted = self.quote(body)
+            assert quoted.status_code == 200, quoted.json()
+            payments = [{"method": "cash", "amount_fen": quoted.json()["due_fen"]}]
+        full = {**body, "pos_txn_id": self.next_txn(), "payments": payments}
+        return self.post("/api/v1/pos/transactions", full, key=key or str(uuid.uuid4()))
+
+    def refund(
+        self, sale_id: str, *, reason: str = "顾客退款", lines: list[dict[str, Any]] | None = None
+    ) -> Any:
+        body: dict[str, Any] = {"reason": reason}
+        if lines is not None:
+            body["lines"] = lines
+        return self.post(f"/api/v1/pos/transactions/{sale_id}/refund", body, key=str(uuid.uuid4()))
+
+
+def fuel(
+    grade: str = "92", liters: str = "40.00", line_id: str = "1", nozzle: str | None = None
+) -> dict[str, Any]:
+    line: dict[str, Any] = {"line_id": line_id, "kind": "fuel", "grade": grade, "liters": liters}
+    if nozzle is not None:
+        line["nozzle"] = nozzle
+    return line
+
+
+def goods(
+    sku: str = "WASH-STD",
+    category: str = "car_wash",
+    quantity: int = 1,
+    unit_price_fen: int = 3000,
+    line_id: str = "2",
+) -> dict[str, Any]:
+    return {
+        "line_id": line_id,
+        "kind": "goods",
+        "sku": sku,
+        "category": category,
+        "quantity": quantity,
+        "unit_price_fen": unit_price_fen,
+    }
+
+
+def deliver_events(database: Database) -> None:
+    """Run the outbox handlers now (the API process does this right after each commit)."""
+    dispatch_due(database)
+
+
+def points_of(session: Session, member: Member) -> int:
+    from forecourt.ledger import points
+
+    session.expire_all()
+    return points.balances(session, member.id).available
