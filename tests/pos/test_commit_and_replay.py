@@ -36,10 +36,13 @@ def test_a_commit_writes_the_sale_the_points_and_the_event(
         "wallet_balance_fen": 0,
         "tier": {"code": "regular", "name": "普通"},
     }
-    assert "¥300.00" in sale["receipt"] and "本次积分" in sale["receipt"] and "+300" in sale["receipt"]
+    assert "¥300.00" in sale["receipt"]
+    assert "本次积分" in sale["receipt"]
+    assert "+300" in sale["receipt"]
     assert points_of(session, driver) == 300
     event = session.scalar(select(OutboxEvent).where(OutboxEvent.topic == "transaction.completed"))
-    assert event is not None and event.payload["sale_id"] == sale["id"]
+    assert event is not None
+    assert event.payload["sale_id"] == sale["id"]
     fetched = terminal.get(f"/api/v1/pos/transactions/{sale['id']}")
     assert fetched.status_code == 200
     assert fetched.json() == sale | {"refunds": []} | {
@@ -106,9 +109,11 @@ def test_a_refusal_is_replayed_too(terminal: Terminal, session: Session) -> None
     }
     key = str(uuid.uuid4())
     first = terminal.post("/api/v1/pos/transactions", body, key=key)
-    assert first.status_code == 400 and error_of(first)["code"] == "payment_mismatch"
+    assert first.status_code == 400
+    assert error_of(first)["code"] == "payment_mismatch"
     again = terminal.post("/api/v1/pos/transactions", body, key=key)
-    assert again.status_code == 400 and again.json() == first.json()
+    assert again.status_code == 400
+    assert again.json() == first.json()
     assert sales_count(session) == 0
     assert session.scalar(select(func.count()).select_from(Posting)) == 0
 
@@ -120,10 +125,12 @@ def test_a_pos_txn_id_is_committed_once_per_station(terminal: Terminal) -> None:
     }
     assert terminal.post("/api/v1/pos/transactions", body, key="k-1").status_code == 201
     again = terminal.post("/api/v1/pos/transactions", body, key="k-2")
-    assert again.status_code == 409 and error_of(again)["code"] == "duplicate_pos_txn_id"
+    assert again.status_code == 409
+    assert error_of(again)["code"] == "duplicate_pos_txn_id"
 
 
 def test_a_commit_needs_an_idempotency_key(terminal: Terminal) -> None:
     body = terminal.basket(fuel("92", "20.00")) | {"pos_txn_id": "T-NOKEY", "payments": []}
     response = terminal.post("/api/v1/pos/transactions", body)
-    assert response.status_code == 400 and error_of(response)["code"] == "invalid_idempotency_key"
+    assert response.status_code == 400
+    assert error_of(response)["code"] == "invalid_idempotency_key"
