@@ -302,8 +302,12 @@ def members_import(
     from forecourt.members.pii import Pii
 
     settings = get_settings()
-    database = _database(settings)
     content = file.read_bytes()
+    try:
+        total = imports.count_rows(file.name, content)
+    except AppError as exc:
+        raise _fail(exc.message) from exc
+    database = _database(settings)
     pii = Pii(keyring_for(settings.encryption_keys), settings.secret_key)
     with Progress(
         TextColumn("importing {task.description}"),
@@ -312,7 +316,7 @@ def members_import(
         TimeElapsedColumn(),
         console=console,
     ) as progress:
-        task = progress.add_task(file.name, total=None)
+        task = progress.add_task(file.name, total=total)
         try:
             report = imports.run_import(
                 database.run,
@@ -325,13 +329,14 @@ def members_import(
             )
         except AppError as exc:
             raise _fail(exc.message) from exc
+        progress.update(task, total=report.total_rows, completed=report.total_rows)
     console.print(
         f"{report.total_rows} rows: [green]{report.imported} imported[/green], "
         f"{report.skipped} skipped, [red]{report.failed} failed[/red]"
     )
     if report.rows:
         target = errors or file.with_name(file.name + ".errors.csv")
-        target.write_text(imports.rows_as_csv(report), encoding="utf-8")
+        target.write_text(imports.rows_as_csv(report.rows), encoding="utf-8")
         console.print(f"row-by-row report: {target}")
     database.engine.dispose()
 

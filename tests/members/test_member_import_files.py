@@ -3,11 +3,14 @@ row, and a second run of the same file changing nothing."""
 
 from __future__ import annotations
 
+import csv
 import io
+import uuid
 
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
+from forecourt.members import imports
 from forecourt.members.models import ConsentEvent, Member, MemberImport, MemberPlate
 from tests.members.support import make_member, unique_phone, unique_plate
 
@@ -110,3 +113,58 @@ def test_files_that_cannot_be_imported_are_refused_whole(client, staff):
         ).status_code
         == 403
     )
+
+
+def test_the_error_file_of_an_import_downloads_with_every_row_not_imported(client, session, pii, staff):
+    taken = unique_phone()
+    make_member(session, pii, phone=taken)
+    rows = [
+        [unique_phone(), "李四", "", "", "", ""],
+        ["12345", "王五", "", "", "", ""],
+        [taken, "", "", "", "", ""],
+    ]
+    admin = staff("admin").headers
+    report = client.post(
+        IMPORTS, files={"file": ("会员名单.csv", _csv(rows), "text/csv")}, headers=admin
+    ).json()
+
+    response = client.get(f"{IMPORTS}/{report['id']}/errors.csv", headers=admin)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "text/csv; charset=utf-8"
+    assert response.headers["content-disposition"] == (
+        "attachment; filename*=utf-8''%E4%BC%9A%E5%91%98%E5%90%8D%E5%8D%95.csv.errors.csv"
+    )
+    lines = list(csv.reader(io.StringIO(response.text)))
+    assert lines[0] == ["row", "status", "code", "message", "phone"]
+    assert [(line[0], line[1], line[2]) for line in lines[1:]] == [
+        ("3", "failed", "invalid_phone"),
+        ("4", "skipped", "already_member"),
+    ]
+    assert lines[2][4] == f"{taken[:3]}****{taken[-4:]}"
+    assert taken not in response.text
+
+
+def test_only_staff_who_may_import_download_an_error_file_and_an_unknown_import_is_not_found(client, staff):
+    admin = staff("admin").headers
+    report = client.post(
+        IMPORTS, files={"file": ("m.csv", _csv([["12345", "", "", "", "", ""]]), "text/csv")}, headers=admin
+    ).json()
+    errors = f"{IMPORTS}/{report['id']}/errors.csv"
+    for role in ("service", "marketing", "attendant"):
+        assert client.get(errors, headers=staff(role).headers).status_code == 403, role
+    missing = client.get(f"{IMPORTS}/{uuid.uuid4()}/errors.csv", headers=admin)
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "member_import_not_found"
+
+
+def test_the_progress_bar_knows_how_many_rows_a_file_has_before_importing():
+    content = _csv([[unique_phone()], [""], [unique_phone()], ["12345"]], header=("手机号",))
+    assert imports.count_rows("members.csv", content) == 3
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["phone", "name"])
+    for _ in range(4):
+        sheet.append([unique_phone(), "张三"])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    assert imports.count_rows("members.xlsx", buffer.getvalue()) == 4

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import uuid
 from typing import Annotated
+from urllib.parse import quote
 
-from fastapi import Depends, File, Query, Request, UploadFile
+from fastapi import Depends, File, Query, Request, Response, UploadFile
 from sqlalchemy.orm import Session
 from starlette import status
 
@@ -293,3 +294,29 @@ def import_members(
     content = file.file.read(imports.MAX_FILE_BYTES + 1)
     report = imports.import_bytes(session, actor, pii_of(request), file.filename or "upload", content)
     return report
+
+
+@router.get(
+    "/member-imports/{import_id}/errors.csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}, "description": "One line per row not imported"}},
+)
+def import_error_file(
+    import_id: uuid.UUID,
+    session: SessionDep,
+    _: Annotated[Actor, require(Permission.MEMBERS_IMPORT)],
+) -> Response:
+    """The import's error file, the same as ``forecourt members import`` writes next to FILE."""
+    filename, content = imports.error_file(session, import_id)
+    return Response(
+        content,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": _attachment(filename)},
+    )
+
+
+def _attachment(filename: str) -> str:
+    quoted = quote(filename)
+    if quoted == filename:
+        return f'attachment; filename="{filename}"'
+    return f"attachment; filename*=utf-8''{quoted}"

@@ -8,6 +8,11 @@ class MemberNotFound(NotFound):
     default_message = "No member matches."
 
 
+class MemberImportNotFound(NotFound):
+    code = "member_import_not_found"
+    default_message = "No finished member import with that id."
+
+
 class InvalidPhone(InvalidRequest):
     code = "invalid_phone"
     default_message = "That is not a valid mainland China mobile number."

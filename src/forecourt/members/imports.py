@@ -14,10 +14,11 @@ import hashlib
 import io
 import json
 import re
-from collections.abc import Callable, Iterator
+import uuid
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
@@ -29,7 +30,7 @@ from forecourt.kit.actor import Actor
 from forecourt.kit.clock import chain_date, utcnow
 from forecourt.kit.ids import new_id
 from forecourt.members.cards import is_valid_card_no, normalise_card_no
-from forecourt.members.errors import InvalidImport
+from forecourt.members.errors import InvalidImport, MemberImportNotFound
 from forecourt.members.identifiers import Identifiers, fresh_identifiers
 from forecourt.members.models import ConsentEvent, Member, MemberImport, MemberPlate
 from forecourt.members.phones import mask_phone, normalise_phone
@@ -37,6 +38,9 @@ from forecourt.members.pii import Pii
 from forecourt.members.plates import Plate, parse_plate
 from forecourt.members.schemas import ImportReport, ImportRow
 from forecourt.members.service import PreparedMember, build_member, check_birthday, check_gender
+
+if TYPE_CHECKING:
+    from openpyxl import Workbook
 
 T = TypeVar("T")
 MAX_FILE_BYTES = 50 * 1024 * 1024
@@ -78,6 +82,26 @@ def read_rows(filename: str, content: bytes) -> Iterator[dict[str, Any]]:
     return _records(raw_rows, fields)
 
 
+def count_rows(filename: str, content: bytes) -> int:
+    """How many rows the import will read, for a progress bar: exact for CSV; for a workbook the size
+    the sheet declares (blank rows included) when it declares one, else counted."""
+    if filename.lower().endswith(".xlsx"):
+        declared = _xlsx_declared_rows(content)
+        if declared is not None:
+            return declared
+    return sum(1 for _ in read_rows(filename, content))
+
+
+def _xlsx_declared_rows(content: bytes) -> int | None:
+    workbook = _workbook(content)
+    try:
+        sheet = workbook.active
+        size = getattr(sheet, "max_row", None)
+        return max(0, size - 1) if isinstance(size, int) else None
+    finally:
+        workbook.close()
+
+
 def _records(raw_rows: Iterator[list[Any]], fields: list[str | None]) -> Iterator[dict[str, Any]]:
     for values in raw_rows:
         if all(value in (None, "") for value in values):
@@ -113,13 +137,17 @@ def _csv_rows(content: bytes) -> Iterator[list[Any]]:
     yield from csv.reader(io.StringIO(text))
 
 
-def _xlsx_rows(content: bytes) -> Iterator[list[Any]]:
+def _workbook(content: bytes) -> Workbook:
     from openpyxl import load_workbook
 
     try:
-        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+        return load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a file that is not a workbook
         raise InvalidImport("The file is not a readable .xlsx workbook.") from exc
+
+
+def _xlsx_rows(content: bytes) -> Iterator[list[Any]]:
+    workbook = _workbook(content)
     try:
         sheet = workbook.active
         if sheet is None:
@@ -474,11 +502,20 @@ def import_bytes(session: Session, actor: Actor, pii: Pii, filename: str, conten
     return run_import(in_session(session), actor, pii, filename=filename, content=content)
 
 
-def rows_as_csv(report: ImportReport) -> str:
-    """The error file: one line per row that was not imported."""
+def rows_as_csv(rows: Iterable[ImportRow]) -> str:
+    """The error file (``FILE.errors.csv``): one line per row that was not imported."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["row", "status", "code", "message", "phone"])
-    for row in report.rows:
+    for row in rows:
         writer.writerow([row.row, row.status, row.code, row.message, row.phone or ""])
     return buffer.getvalue()
+
+
+def error_file(session: Session, import_id: uuid.UUID) -> tuple[str, str]:
+    """The error file of a finished import, rebuilt from its stored report: (file name, CSV text)."""
+    record = session.get(MemberImport, import_id)
+    if record is None or record.finished_at is None:
+        raise MemberImportNotFound(import_id=str(import_id))
+    rows = [ImportRow.model_validate(row) for row in json.loads(record.report or "[]")]
+    return f"{record.filename}.errors.csv", rows_as_csv(rows)
