@@ -1,7 +1,8 @@
 """The `forecourt` command line, run in-process against a scratch SQLite file.
 
 ``FORECOURT_DATABASE_URL`` points every command at the scratch file; the settings cache is cleared
-around each test so that no other test sees it.
+around each test so that no other test sees it. The demo is loaded once for the tests that only read
+it, into a fresh database of the kind the suite runs on (SQLite or PostgreSQL).
 """
 
 from __future__ import annotations
@@ -11,12 +12,15 @@ import re
 import shutil
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic.migration import MigrationContext
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, Select, distinct, func, select
+from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from forecourt import __version__
@@ -28,14 +32,16 @@ from forecourt.config import Settings, get_settings
 from forecourt.db.engine import create_db_engine
 from forecourt.db.migrate import head_revision, migrate
 from forecourt.db.session import Database
+from forecourt.demo import members as demo_members
 from forecourt.devices.models import Device
 from forecourt.devices.signing import signed_headers
 from forecourt.jobs.models import JobRun
 from forecourt.kit.actor import SYSTEM
+from forecourt.members.models import Member, MemberPlate, Vehicle
 from forecourt.stations import domain as station_domain
 from forecourt.stations import service as stations
 from forecourt.stations.models import Grade, Station
-from tests.fixtures.databases import settings_for
+from tests.fixtures.databases import drop_postgres_database, scratch_database_url, settings_for
 
 STATUS = "/api/v1/pos/status"
 JOBS = ("dispatch-outbox", "purge-device-nonces", "purge-staff-tokens", "vacuum-erased-members")
@@ -401,14 +407,47 @@ def test_jobs_run_of_an_unknown_job_fails_with_a_message(cli_engine):
 # --- demo --------------------------------------------------------------------------------------------------
 
 
-def test_demo_without_serving_loads_the_demo_chain_into_the_configured_database(scratch_url, tmp_path):
-    out = _ok(invoke("demo", "--no-serve"))
-    assert "cli.sqlite3" in _unwrapped(out)
+@dataclass(frozen=True)
+class LoadedDemo:
+    url: str
+    output: str
+    workdir: Path
+
+
+@pytest.fixture(scope="module")
+def loaded_demo(tmp_path_factory: pytest.TempPathFactory, db_kind: str) -> Iterator[LoadedDemo]:
+    """`forecourt demo --no-serve` run once for the tests that only read what it loaded, into a fresh
+    database of the kind the suite runs on."""
+    workdir = tmp_path_factory.mktemp("demo")
+    url = scratch_database_url(db_kind, workdir, "cli")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(workdir)
+        patch.setenv("FORECOURT_SMS_ECHO", "true")  # what `demo` sets for itself; restored afterwards
+        _point_cli_at(url, patch)
+        output = _ok(invoke("demo", "--no-serve"))
+    get_settings.cache_clear()
+    yield LoadedDemo(url=url, output=output, workdir=workdir)
+    if db_kind == "postgres":
+        drop_postgres_database(make_url(url).database or "")
+
+
+def _demo_counts(url: str, *queries: Select[Any]) -> list[Any]:
+    engine = create_db_engine(Settings(database_url=url))
+    try:
+        with Database(engine).transaction(write=False) as session:
+            return [session.scalar(query) for query in queries]
+    finally:
+        engine.dispose()
+
+
+def test_demo_without_serving_loads_the_demo_chain_into_the_configured_database(loaded_demo):
+    out = loaded_demo.output
+    assert Path(make_url(loaded_demo.url).database or "").name in _unwrapped(out)
     assert "admin" in out
     assert "forecourt-demo" in out
-    assert not (tmp_path / "var").exists(), "the demo must honour FORECOURT_DATABASE_URL"
+    assert not (loaded_demo.workdir / "var").exists(), "the demo must honour FORECOURT_DATABASE_URL"
 
-    engine = create_db_engine(Settings(database_url=scratch_url))
+    engine = create_db_engine(Settings(database_url=loaded_demo.url))
     try:
         with Database(engine).transaction(write=False) as session:
             codes = set(session.scalars(select(Station.code)))
@@ -427,26 +466,43 @@ def test_demo_without_serving_loads_the_demo_chain_into_the_configured_database(
     assert device.id in out
 
 
-def test_the_demo_device_credential_it_prints_works(scratch_url):
-    out = _ok(invoke("demo", "--no-serve"))
-    device_id, secret = _demo_device(out)
-    status, body = _signed_status(scratch_url, device_id, secret)
+def test_the_demo_chain_has_2000_drivers_each_with_a_plate_most_with_a_car_and_a_profile(loaded_demo):
+    share = 1 / demo_members.MEMBER_COUNT
+    members, with_plate, with_vehicle, with_occupation, with_birthday, complete, kunming = _demo_counts(
+        loaded_demo.url,
+        select(func.count()).select_from(Member),
+        select(func.count(distinct(MemberPlate.member_id))).where(MemberPlate.released_at.is_(None)),
+        select(func.count(distinct(Vehicle.member_id))),
+        select(func.count()).where(Member.occupation.is_not(None)),
+        select(func.count()).where(Member.birthday.is_not(None)),
+        select(func.count()).where(Member.profile_completed_at.is_not(None)),
+        select(func.count()).where(MemberPlate.plate.like("云A%")),
+    )
+    assert (members, with_plate) == (2000, 2000)
+    assert 0.5 <= with_vehicle * share <= 0.85
+    assert 0.4 <= with_occupation * share <= 0.75
+    assert 0.6 <= with_birthday * share <= 0.9
+    assert 0.3 <= complete * share <= 0.7
+    assert kunming * share >= 0.5, "most drivers of a Kunming chain have 云A plates"
+
+
+def test_the_demo_device_credential_it_prints_works(loaded_demo):
+    device_id, secret = _demo_device(loaded_demo.output)
+    status, body = _signed_status(loaded_demo.url, device_id, secret)
     assert status == 200, body
     assert body["station"] == "S001"
 
 
-def test_demo_again_with_keep_says_the_demo_is_already_loaded(scratch_url):
-    _ok(invoke("demo", "--no-serve"))
+def test_demo_again_with_keep_says_the_demo_is_already_loaded(loaded_demo, monkeypatch):
+    monkeypatch.chdir(loaded_demo.workdir)
+    _point_cli_at(loaded_demo.url, monkeypatch)
     out = _ok(invoke("demo", "--no-serve", "--keep"))
+    get_settings.cache_clear()
     assert "demo data already loaded" in out
     assert "secret" not in out
-    engine = create_db_engine(Settings(database_url=scratch_url))
-    try:
-        with Database(engine).transaction(write=False) as session:
-            assert session.scalar(select(func.count()).select_from(Station)) == 6
-            assert session.scalar(select(func.count()).select_from(Device)) == 1
-    finally:
-        engine.dispose()
+    assert _demo_counts(
+        loaded_demo.url, select(func.count()).select_from(Station), select(func.count()).select_from(Device)
+    ) == [6, 1]
 
 
 def test_demo_without_a_database_url_starts_afresh_in_var_unless_kept(scratch_url, monkeypatch, tmp_path):
