@@ -24,9 +24,11 @@ from tests.members.support import (
     MEMBERS,
     REFRESH,
     SMS_CODES,
+    earn_points,
     last_code,
     make_member,
     member_login,
+    spend_points,
     unique_phone,
     unique_plate,
 )
@@ -274,14 +276,44 @@ def test_every_me_route_acts_on_the_token_member_alone(client, app, session, pii
     )
     vehicle = client.post("/api/v1/me/vehicles", json={"model": "大众 朗逸"}, headers=alice.headers).json()
     client.patch("/api/v1/me", json={"name": "欧阳娜娜"}, headers=alice.headers)
+    signer = app.state.ledger_signer
+    postings = [
+        earn_points(session, signer, alice.member_id, 1737),
+        spend_points(session, signer, alice.member_id, 400),
+    ]
+    promoted = client.put(
+        f"/api/v1/members/{alice.member_id}/tier",
+        json={"tier": "gold", "note": "车队大客户"},
+        headers=staff("service").headers,
+    )
+    assert promoted.status_code == 200, promoted.text
 
+    mine = {
+        "points": client.get("/api/v1/me/points", headers=alice.headers).json(),
+        "ledger": client.get("/api/v1/me/ledger", headers=alice.headers).json()["items"],
+        "tier": client.get("/api/v1/me/tier", headers=alice.headers).json(),
+    }
+    assert mine["points"]["available"] == 1337
+    assert sorted(line["posting_id"] for line in mine["ledger"]) == sorted(postings)
+    assert [(c["from_code"], c["to_code"]) for c in mine["tier"]["history"]] == [("regular", "gold")]
+
+    secrets = (alice.phone, alice_plate, "欧阳娜娜", "车队大客户", alice.member_id, *postings)
     paths = [path for path in app.openapi()["paths"] if path.startswith("/api/v1/me")]
-    for path in paths:
-        for method in app.openapi()["paths"][path]:
-            if method == "get":
-                text = client.get(path, headers=bob.headers).text
-                leaked = [secret for secret in (alice.phone, alice_plate, "欧阳娜娜") if secret in text]
-                assert not leaked, path
+    read = [path for path in paths if "get" in app.openapi()["paths"][path]]
+    assert {"/api/v1/me/points", "/api/v1/me/ledger", "/api/v1/me/tier", "/api/v1/me/export"} <= set(read)
+    for path in read:
+        text = client.get(path, headers=bob.headers).text
+        leaked = [secret for secret in secrets if secret in text]
+        assert not leaked, path
+    points = client.get("/api/v1/me/points", headers=bob.headers).json()
+    assert (points["available"], points["pending"], points["lots"]) == (0, 0, [])
+    assert client.get("/api/v1/me/ledger", headers=bob.headers).json()["items"] == []
+    tier = client.get("/api/v1/me/tier", headers=bob.headers).json()
+    assert (tier["tier"]["code"], tier["history"]) == ("regular", [])
+    export = client.get("/api/v1/me/export", headers=bob.headers).json()
+    assert (export["points"]["available"], export["points"]["postings"]) == (0, [])
+    assert export["tier"]["history"] == []
+
     assert _error(
         client.patch(f"/api/v1/me/vehicles/{vehicle['id']}", json={"model": "x"}, headers=bob.headers)
     ) == ("vehicle_not_found")
@@ -290,8 +322,8 @@ def test_every_me_route_acts_on_the_token_member_alone(client, app, session, pii
         == "vehicle_not_found"
     )
     assert _error(client.delete(f"/api/v1/me/plates/{alice_plate}", headers=bob.headers)) == "plate_not_bound"
-    mine = client.get("/api/v1/me/vehicles", headers=alice.headers).json()
-    assert [v["model"] for v in mine] == ["大众 朗逸"]
+    mine_after = client.get("/api/v1/me/vehicles", headers=alice.headers).json()
+    assert [v["model"] for v in mine_after] == ["大众 朗逸"]
     assert client.get("/api/v1/me", headers=staff("admin").headers).status_code == 401
     assert client.get(MEMBERS, headers=alice.headers).status_code == 401
 
