@@ -27,6 +27,7 @@ from forecourt.members.pii import Pii
 from forecourt.stations import service as stations
 
 DEMO_ACTOR = Actor(kind="system", id=None, label="demo-loader")
+HISTORY_DAYS = 90
 DEMO_PASSWORD = "forecourt-demo"  # noqa: S105 - printed to the demo user on purpose
 BRAND_NAME = "滇池石油"
 
@@ -50,7 +51,8 @@ STATIONS: tuple[tuple[str, str, str, str, float, float, tuple[time, time] | None
     ("S006", "嵩明杨林站", "KM-OUTER", "嵩明县杨林镇 320 国道旁", 25.263580, 103.032190, (time(7), time(21))),
 )
 
-# Yunnan guide prices (fen per unit) before and after the last adjustment window.
+# Yunnan guide prices (fen per unit) over the last adjustment windows.
+PRICES_EARLIER = {"92": 801, "95": 858, "98": 958, "0": 763, "lng": 530, "cng": 455, "ev": 125}
 PRICES_BEFORE = {"92": 788, "95": 844, "98": 944, "0": 751, "lng": 520, "cng": 450, "ev": 125}
 PRICES_NOW = {"92": 795, "95": 852, "98": 952, "0": 758, "lng": 525, "cng": 450, "ev": 125}
 NEXT_ADJUSTMENT = {"92": -12, "95": -13, "98": -13, "0": -12}
@@ -105,6 +107,7 @@ def load(
     local_midnight = datetime.combine(now.astimezone(chain_zone()).date(), time(0), tzinfo=chain_zone())
     last_adjustment = local_midnight - timedelta(days=9)
     previous_adjustment = local_midnight - timedelta(days=23)
+    earlier_adjustment = local_midnight - timedelta(days=HISTORY_DAYS + 10)
     next_adjustment = local_midnight + timedelta(days=5)
 
     with database.transaction() as session:
@@ -127,8 +130,17 @@ def load(
                 opens_at=hours[0] if hours else None,
                 closes_at=hours[1] if hours else None,
             )
+            earlier = _station_prices(rng, PRICES_EARLIER)
             before, current = _station_prices(rng, PRICES_BEFORE), _station_prices(rng, PRICES_NOW)
             for grade in PRICES_NOW:
+                stations.set_price(
+                    session,
+                    DEMO_ACTOR,
+                    code,
+                    grade=grade,
+                    price_fen=earlier[grade],
+                    effective_from=earlier_adjustment,
+                )
                 stations.set_price(
                     session,
                     DEMO_ACTOR,

@@ -54,7 +54,12 @@ class Section:
 
 
 SECTIONS: dict[str, Section] = {}
-SECTION_MODULES = ("forecourt.ledger.member_export", "forecourt.tiers.member_export")
+SECTION_MODULES = (
+    "forecourt.ledger.member_export",
+    "forecourt.tiers.member_export",
+    "forecourt.rules.member_export",
+    "forecourt.pos.member_export",
+)
 """Modules of other contexts whose import registers their sections."""
 
 

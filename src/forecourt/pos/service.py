@@ -344,11 +344,13 @@ def commit(
     fixed_discount_bp: int | None = None,
     pay_due_with: PaymentMethod | None = None,
     due_limit_fen: int | None = None,
+    now: datetime | None = None,
 ) -> Transaction:
     """Commit a sale. A prepay completion passes the authorization's fixed price and discount,
     ``pay_due_with`` (the prepaid method pays whatever is due) and ``due_limit_fen`` (the prepaid
-    amount, which the due may not exceed)."""
-    now = utcnow()
+    amount, which the due may not exceed). ``now`` is the server clock (the demo's history loader
+    commits past sales as of when they happened)."""
+    now = now or utcnow()
     priced = price_basket(
         session,
         pii,
