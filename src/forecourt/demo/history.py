@@ -51,7 +51,7 @@ class Persona:
 
 PERSONAS = (
     Persona("commuter", 0.34, (5, 9), (30, 45), CITY, (7, 8, 17, 18, 19)),
-    Persona("ride_hailing", 0.08, (1, 2.5), (35, 50), CITY + ("S004",), tuple(range(6, 22))),
+    Persona("ride_hailing", 0.08, (1, 2.5), (35, 50), (*CITY, "S004"), tuple(range(6, 22))),
     Persona("weekend", 0.18, (6, 14), (40, 55), CITY + OUTER, tuple(range(9, 18)), weekends_only=True),
     Persona("occasional", 0.25, (20, 45), (20, 45), CITY + OUTER, tuple(range(8, 20))),
     Persona("lapsed", 0.07, (5, 10), (30, 45), CITY, (8, 12, 18), stops_after_days=(25, 50)),
