@@ -9,11 +9,14 @@ from datetime import datetime
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from forecourt.db.outbox import dispatch_due
+from forecourt.db.outbox import OutboxEvent, dispatch_due
 from forecourt.db.session import Database
+from forecourt.ledger.models import Posting
 from forecourt.members.models import Member
+from forecourt.pos.models import Sale, SaleLine
 from tests.devices.support import IssuedCredential
 
 PRICES = {"92": 750, "95": 800, "98": 900, "0": 720}
@@ -123,3 +126,37 @@ def points_of(session: Session, member: Member) -> int:
 
     session.expire_all()
     return points.balances(session, member.id).available
+
+
+@dataclass(frozen=True)
+class Footprint:
+    """What a sale leaves behind: sale rows, their lines, ledger postings, sale events."""
+
+    sales: int
+    sale_lines: int
+    postings: int
+    sale_events: int
+
+
+def footprint(session: Session) -> Footprint:
+    def count(query: Any) -> int:
+        return int(session.scalar(query) or 0)
+
+    session.expire_all()
+    return Footprint(
+        sales=count(select(func.count()).select_from(Sale)),
+        sale_lines=count(select(func.count()).select_from(SaleLine)),
+        postings=count(select(func.count()).select_from(Posting)),
+        sale_events=count(
+            select(func.count()).select_from(OutboxEvent).where(OutboxEvent.topic.like("transaction.%"))
+        ),
+    )
+
+
+def sale_body(terminal: Terminal, body: dict[str, Any], *payments: tuple[str, int]) -> dict[str, Any]:
+    """``body`` as a commit: a fresh ``pos_txn_id`` and the given ``(method, amount_fen)`` payments."""
+    return {
+        **body,
+        "pos_txn_id": terminal.next_txn(),
+        "payments": [{"method": method, "amount_fen": amount} for method, amount in payments],
+    }
