@@ -105,7 +105,9 @@ def _upserts(session: Session) -> tuple[Any, Any]:
     if found is None:
         dialect_insert = postgresql_insert if name == "postgresql" else sqlite_insert
         found = _DIALECT_STATEMENTS[name] = (
-            dialect_insert(_accounts_t).on_conflict_do_nothing(index_elements=["code"]),
+            # No conflict target: first postings racing to create one account collide on its id
+            # or on its code, whichever unique index PostgreSQL happens to check first.
+            dialect_insert(_accounts_t).on_conflict_do_nothing(),
             dialect_insert(_postings_t)
             .on_conflict_do_nothing(index_elements=["idempotency_key"])
             .returning(_postings_t.c.id),
