@@ -64,6 +64,8 @@ FIELDS: dict[str, dict[str, Any]] = {
 
 _FIELD_USE = re.compile(r"\b(basket|member|line)\s*\.\s*([A-Za-z_][A-Za-z0-9_]*)")
 _WHOLE_USE = re.compile(r"\b(basket|member|line)\b(?!\s*\.)")
+_MACRO_VARIABLE = re.compile(r"\.\s*(?:all|exists|exists_one|map|filter)\s*\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*,")
+"""The variable a macro binds (``member.tags.exists(t, …)``): CEL reports it as a reference."""
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,7 @@ def compile_condition(source: str, *, allow_line: bool) -> Condition | None:
     except ValueError as exc:
         raise InvalidCondition(f"The condition does not parse: {exc}", condition=text) from exc
     allowed = {"basket", "member"} | ({"line"} if allow_line else set())
-    variables = set(program.references()["variables"])
+    variables = set(program.references()["variables"]) - set(_MACRO_VARIABLE.findall(text))
     unknown = variables - allowed
     if unknown:
         hint = " (only rules applied per line see `line`)" if "line" in unknown else ""

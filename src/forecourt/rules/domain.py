@@ -8,9 +8,11 @@ basket. Actions:
   the most specific scope wins (station, then region, then the whole brand: a regional or station
   program overrides the brand's, R7), then the highest priority.
 - ``multiplier``: a promotional multiplier of the line's base points. Of the non-stackable ones that
-  apply, only the highest counts; stackable ones multiply on top of it (R5).
+  apply, only the highest counts; stackable ones multiply on top of it (R5). A factor below 1 lowers
+  the points; its share of the breakdown is negative.
 - the member's tier multiplier always applies last, to base × promotion.
-- ``bonus``: fixed points, once per basket (or once per line for a line rule).
+- ``bonus``: fixed points, once per basket (or once per line for a line rule). A basket rule with a
+  grade or category filter applies when the basket has a line that fits it.
 - ``per_liter``: points per litre (kg, kWh) of the line.
 - ``hook``: asks another context to act (e.g. grant a coupon); it earns no points itself.
 
@@ -196,7 +198,9 @@ class Earning:
         return sum(self.by_rule.values())
 
     def add(self, rule: str, points: int) -> None:
-        if points > 0:
+        """Credit ``rule`` with ``points``. A rule that lowers the points (a multiplier below 1) gets
+        a negative share, so the breakdown still sums to the total."""
+        if points:
             self.by_rule[rule] = self.by_rule.get(rule, 0) + points
 
     def limited(self, allowed: Mapping[str, int]) -> Earning:
@@ -243,7 +247,11 @@ class RuleSet:
             return earning
         line_candidates = [r for r in self.line_rules if r.in_force(facts.occurred_at) and r.in_scope(facts)]
         basket_candidates = [
-            r for r in self.basket_rules if r.in_force(facts.occurred_at) and r.in_scope(facts)
+            r
+            for r in self.basket_rules
+            if r.in_force(facts.occurred_at)
+            and r.in_scope(facts)
+            and (not (r.grades or r.categories) or any(r.fits_line(line) for line in lines))
         ]
         context = None
         if self.needed and (
