@@ -65,6 +65,12 @@ def expiry_for(occurred_at: datetime, *, policy: ExpiryPolicy = "rolling", month
     return local.replace(year=year, month=month, day=day)
 
 
+def expiry_by_policy(occurred_at: datetime) -> datetime:
+    """When points earned at ``occurred_at`` expire under the configured policy and months."""
+    settings = get_settings()
+    return expiry_for(occurred_at, policy=settings.points_expiry_policy, months=settings.points_expiry_months)
+
+
 def expiry_for_member(session: Session, member_id: uuid.UUID, occurred_at: datetime) -> datetime | None:
     """When points the member earns at ``occurred_at`` expire: never while their tier has the
     never-expire benefit, otherwise by the configured policy (``FORECOURT_POINTS_EXPIRY_POLICY`` and
@@ -72,8 +78,7 @@ def expiry_for_member(session: Session, member_id: uuid.UUID, occurred_at: datet
     downgrade; older lots are only spared by the expiry job while the member holds the tier."""
     if tiers.points_never_expire(session, member_id):
         return None
-    settings = get_settings()
-    return expiry_for(occurred_at, policy=settings.points_expiry_policy, months=settings.points_expiry_months)
+    return expiry_by_policy(occurred_at)
 
 
 def _resolve_expiry(

@@ -98,6 +98,7 @@ class Shopper:
     tier_name: str
     fuel_discount_bp: int
     points_available: int
+    points_pending: int = 0
     wallet_principal_fen: int = 0
     wallet_bonus_fen: int = 0
 

@@ -17,8 +17,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from forecourt.db.outbox import publish
-from forecourt.db.unique import add_unique
+from forecourt.db.upsert import insert_for
 from forecourt.devices.service import DeviceIdentity
+from forecourt.kit.actor import Actor
 from forecourt.kit.clock import to_chain_time, utcnow
 from forecourt.kit.ids import new_id
 from forecourt.ledger import points
@@ -131,6 +132,7 @@ def _shopper(session: Session, member: Member | None) -> tuple[Shopper | None, T
             tier_name=tier.name,
             fuel_discount_bp=tier.fuel_discount_bp,
             points_available=balances.available,
+            points_pending=balances.pending,
         ),
         tier,
     )
@@ -235,6 +237,7 @@ def price_basket(
             tier_name=shopper.tier_name,
             fuel_discount_bp=fixed_discount_bp,
             points_available=shopper.points_available,
+            points_pending=shopper.points_pending,
         )
     basket = checkout.run(
         Checkout(
@@ -371,6 +374,10 @@ def commit(
     member = priced.member
     station = priced.station
     actor = device.actor()
+    if session.scalar(
+        select(Sale.id).where(Sale.station_id == station.id, Sale.pos_txn_id == body.pos_txn_id)
+    ):
+        raise DuplicatePosTransaction(pos_txn_id=body.pos_txn_id, station=station.code)
     paid_by_line = basket.paid_by_line()
     fuel_liters = sum((line.liters or Decimal(0) for line in basket.lines if line.kind == "fuel"), Decimal(0))
     sale = Sale(
@@ -393,10 +400,130 @@ def commit(
         paid_fen=sum(paid_by_line.values()),
         points_earned=0,
         fuel_liters=fuel_liters,
+        earn_posting_id=None,
+        redeem_posting_id=None,
         refunded_fen=0,
         document={},
     )
-    add_unique(session, sale, DuplicatePosTransaction(pos_txn_id=body.pos_txn_id, station=station.code))
+    earning = priced.earning
+    after: MemberAfter | None = None
+    if member is not None and basket.shopper is not None and priced.tier is not None:
+        earning, after = _member_side(
+            session, signer, actor, priced, (member, priced.tier, basket.shopper), sale, body, fuel_liters
+        )
+    result = _transaction_of(session, priced, earning, sale, body, after)
+    sale.document = result.model_dump(mode="json", exclude={"refunds"})
+    _insert_sale(session, sale, basket, paid_by_line, body)
+    publish(
+        session,
+        "transaction.completed",
+        {
+            "sale_id": str(sale.id),
+            "station": station.code,
+            "pos_txn_id": sale.pos_txn_id,
+            "member_id": str(member.id) if member else None,
+            "occurred_at": priced.occurred_at.isoformat(),
+            "gross_fen": sale.gross_fen,
+            "paid_fen": sale.paid_fen,
+            "fuel_liters": str(fuel_liters),
+            "points_earned": sale.points_earned,
+            "points_redeemed": sale.points_redeemed,
+        },
+        occurred_at=priced.occurred_at,
+    )
+    return result
+
+
+def _member_side(
+    session: Session,
+    signer: Signer,
+    actor: Actor,
+    priced: Priced,
+    who: tuple[Member, TierLevel, Shopper],
+    sale: Sale,
+    body: CommitRequest,
+    fuel_liters: Decimal,
+) -> tuple[Earning, MemberAfter]:
+    """The member's part of a commit: redeem, earn (caps and budgets taken), count the sale for the
+    tier, sale-driven rewards. Returns what was earned and the member's standing afterwards."""
+    basket = priced.checkout
+    member, tier, shopper = who
+    station = priced.station.code
+    meta: dict[str, object] = {"sale_id": str(sale.id), "pos_txn_id": body.pos_txn_id}
+    if basket.points_redeemed:
+        sale.redeem_posting_id = points.spend(
+            session,
+            signer,
+            actor,
+            member.id,
+            basket.points_redeemed,
+            reason="sale.redeem",
+            idempotency_key=f"sale:{sale.id}:redeem",
+            occurred_at=priced.occurred_at,
+            station=station,
+            meta=meta,
+        ).posting.id
+    earning = rules.consume(session, priced.rules, member.id, priced.earning, priced.occurred_at)
+    if earning.total:
+        sale.earn_posting_id = points.earn(
+            session,
+            signer,
+            actor,
+            member.id,
+            earning.total,
+            reason="sale.earn",
+            idempotency_key=f"sale:{sale.id}:earn",
+            occurred_at=priced.occurred_at,
+            expires_at=None if tier.points_never_expire else points.expiry_by_policy(priced.occurred_at),
+            station=station,
+            meta={**meta, "rules": earning.by_rule},
+        ).posting.id
+    sale.points_earned = earning.total
+    tier_after = tiers.record_activity(
+        session,
+        actor,
+        member.id,
+        source_key=f"sale:{sale.id}",
+        occurred_at=priced.occurred_at,
+        money_paid_fen=sale.paid_fen,
+        liters_centi=int(fuel_liters * 100),
+        visits=1,
+        points_earned=earning.total,
+    )
+    liters_by_grade: dict[str, Decimal] = {}
+    for line in basket.lines:
+        if line.kind == "fuel" and line.grade and line.liters:
+            liters_by_grade[line.grade] = liters_by_grade.get(line.grade, Decimal(0)) + line.liters
+    first = member.referred_by_id is not None and _first_sale(session, sale)
+    rewarded = rewards.after_sale(
+        session,
+        signer,
+        actor,
+        rewards.SaleFacts(member.id, sale.id, priced.occurred_at, liters_by_grade, first),
+    )
+    if rewarded:
+        return earning, member_after(session, member.id)
+    return earning, MemberAfter(
+        points_available=shopper.points_available - basket.points_redeemed + earning.total,
+        points_pending=shopper.points_pending,
+        wallet_balance_fen=0,
+        tier=TierRef(code=tier_after.code, name=tier_after.name),
+    )
+
+
+def _insert_sale(
+    session: Session, sale: Sale, basket: Checkout, paid_by_line: dict[str, int], body: CommitRequest
+) -> None:
+    """Write the sale once, complete; a concurrent sale with the same pos_txn_id loses here."""
+    values = {column.key: getattr(sale, column.key) for column in Sale.__table__.columns}
+    inserted = session.execute(
+        insert_for(session, Sale)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["station_id", "pos_txn_id"])
+        .returning(Sale.id)
+    ).scalar()
+    if inserted is None:
+        raise DuplicatePosTransaction(pos_txn_id=sale.pos_txn_id, station=sale.station_code)
     points_by_line = {line.line_id: 0 for line in basket.lines}
     for discount in basket.discounts:
         if discount.source == "points":
@@ -431,82 +558,6 @@ def commit(
             for p in body.payments
         ]
     )
-    earning = priced.earning
-    after: MemberAfter | None = None
-    if member is not None:
-        if basket.points_redeemed:
-            sale.redeem_posting_id = points.spend(
-                session,
-                signer,
-                actor,
-                member.id,
-                basket.points_redeemed,
-                reason="sale.redeem",
-                idempotency_key=f"sale:{sale.id}:redeem",
-                occurred_at=priced.occurred_at,
-                station=station.code,
-                meta={"sale_id": str(sale.id), "pos_txn_id": body.pos_txn_id},
-            ).posting.id
-        earning = rules.consume(session, priced.rules, member.id, earning, priced.occurred_at)
-        if earning.total:
-            sale.earn_posting_id = points.earn(
-                session,
-                signer,
-                actor,
-                member.id,
-                earning.total,
-                reason="sale.earn",
-                idempotency_key=f"sale:{sale.id}:earn",
-                occurred_at=priced.occurred_at,
-                expires_at=points.BY_POLICY,
-                station=station.code,
-                meta={"sale_id": str(sale.id), "pos_txn_id": body.pos_txn_id, "rules": earning.by_rule},
-            ).posting.id
-        sale.points_earned = earning.total
-        tiers.record_activity(
-            session,
-            actor,
-            member.id,
-            source_key=f"sale:{sale.id}",
-            occurred_at=priced.occurred_at,
-            money_paid_fen=sale.paid_fen,
-            liters_centi=int(fuel_liters * 100),
-            visits=1,
-            points_earned=earning.total,
-        )
-        liters_by_grade: dict[str, Decimal] = {}
-        for line in basket.lines:
-            if line.kind == "fuel" and line.grade and line.liters:
-                liters_by_grade[line.grade] = liters_by_grade.get(line.grade, Decimal(0)) + line.liters
-        rewards.after_sale(
-            session,
-            signer,
-            actor,
-            rewards.SaleFacts(
-                member.id, sale.id, priced.occurred_at, liters_by_grade, first=_first_sale(session, sale)
-            ),
-        )
-        after = member_after(session, member.id)
-    result = _transaction_of(session, priced, earning, sale, body, after)
-    sale.document = result.model_dump(mode="json", exclude={"refunds"})
-    publish(
-        session,
-        "transaction.completed",
-        {
-            "sale_id": str(sale.id),
-            "station": station.code,
-            "pos_txn_id": sale.pos_txn_id,
-            "member_id": str(member.id) if member else None,
-            "occurred_at": priced.occurred_at.isoformat(),
-            "gross_fen": sale.gross_fen,
-            "paid_fen": sale.paid_fen,
-            "fuel_liters": str(fuel_liters),
-            "points_earned": sale.points_earned,
-            "points_redeemed": sale.points_redeemed,
-        },
-        occurred_at=priced.occurred_at,
-    )
-    return result
 
 
 def _first_sale(session: Session, sale: Sale) -> bool:

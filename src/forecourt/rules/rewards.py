@@ -184,15 +184,15 @@ class SaleFacts:
     """The member's first sale: it settles their pending referral."""
 
 
-def after_sale(session: Session, signer: Signer, actor: Actor, sale: SaleFacts) -> None:
-    """Rewards a completed sale triggers, in its transaction."""
-    if sale.first:
-        _settle_referral(session, signer, actor, sale)
+def after_sale(session: Session, signer: Signer, actor: Actor, sale: SaleFacts) -> bool:
+    """Rewards a completed sale triggers, in its transaction. True when any points moved."""
+    moved = _settle_referral(session, signer, actor, sale) if sale.first else False
     for rule in rules.event_rules(session, "monthly_task"):
-        _advance_task(session, signer, actor, rule, sale)
+        moved = _advance_task(session, signer, actor, rule, sale) or moved
+    return moved
 
 
-def _settle_referral(session: Session, signer: Signer, actor: Actor, sale: SaleFacts) -> None:
+def _settle_referral(session: Session, signer: Signer, actor: Actor, sale: SaleFacts) -> bool:
     pending = session.scalars(
         select(RewardGrant).where(
             RewardGrant.source == f"referee:{sale.member_id}", RewardGrant.status == "pending"
@@ -205,45 +205,45 @@ def _settle_referral(session: Session, signer: Signer, actor: Actor, sale: SaleF
         row.status = "posted"
         row.settled_by = f"sale:{sale.sale_id}"
         row.settle_posting_id = settled.posting.id
+    return bool(pending)
 
 
-def _advance_task(session: Session, signer: Signer, actor: Actor, rule: Rule, sale: SaleFacts) -> None:
-    """Add the sale's litres of the task's grades to this month's progress; reward once at the
-    threshold (``params.min_liters``)."""
+def _advance_task(session: Session, signer: Signer, actor: Actor, rule: Rule, sale: SaleFacts) -> bool:
+    """Add the sale's litres of the task's grades to this month's progress (one atomic upsert);
+    reward once at the threshold (``params.min_liters``)."""
     liters = sum(
         (v for grade, v in sale.liters_by_grade.items() if not rule.grades or grade in rule.grades),
         Decimal(0),
     )
     if liters <= 0:
-        return
+        return False
     month = to_chain_time(sale.occurred_at).strftime("%Y-%m")
+    key = f"{rule.code}:{sale.member_id}:{month}"
+    if session.get(RewardGrant, key) is not None:
+        return False
     statement = insert_for(session, TaskProgress).values(
-        rule_code=rule.code, member_id=sale.member_id, period=month, amount_centi=0
+        rule_code=rule.code, member_id=sale.member_id, period=month, amount_centi=int(liters * 100)
     )
-    session.execute(statement.on_conflict_do_nothing(index_elements=["rule_code", "member_id", "period"]))
-    progress = session.execute(
-        select(TaskProgress)
-        .where(
-            TaskProgress.rule_code == rule.code,
-            TaskProgress.member_id == sale.member_id,
-            TaskProgress.period == month,
-        )
-        .with_for_update()
-        .execution_options(populate_existing=True)
+    reached = session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["rule_code", "member_id", "period"],
+            set_={"amount_centi": TaskProgress.amount_centi + statement.excluded.amount_centi},
+        ).returning(TaskProgress.amount_centi)
     ).scalar_one()
-    progress.amount_centi += int(liters * 100)
-    if progress.amount_centi >= int(Decimal(str(rule.action.params["min_liters"])) * 100):
-        grant(
-            session,
-            signer,
-            actor,
-            sale.member_id,
-            rule,
-            key=f"{rule.code}:{sale.member_id}:{month}",
-            points_=rule.action.points,
-            source=f"task:{month}",
-            occurred_at=sale.occurred_at,
-        )
+    if reached < int(Decimal(str(rule.action.params["min_liters"])) * 100):
+        return False
+    granted = grant(
+        session,
+        signer,
+        actor,
+        sale.member_id,
+        rule,
+        key=key,
+        points_=rule.action.points,
+        source=f"task:{month}",
+        occurred_at=sale.occurred_at,
+    )
+    return granted is not None
 
 
 def after_refund(

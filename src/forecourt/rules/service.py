@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
 from forecourt.audit import service as audit
@@ -180,6 +180,7 @@ def _read(row: EarningRule) -> RuleRead:
 
 
 def _bump_revision(session: Session) -> None:
+    _forget_compiled(session)
     now = utcnow()
     row = session.get(RuleSetRevision, 1)
     if row is None:
@@ -356,6 +357,27 @@ def _revision(session: Session) -> tuple[int, datetime | None]:
 
 
 def _compiled(session: Session) -> tuple[RuleSet, dict[str, list[Rule]]]:
+    """The compiled rules, checked against the revision once per transaction (a sale asks for
+    its purchase and event rules without reading the revision twice)."""
+    held = session.info.get("compiled_rules")
+    if held is not None:
+        return held  # type: ignore[no-any-return]
+    compiled = _compiled_for_revision(session)
+    session.info["compiled_rules"] = compiled
+    return compiled
+
+
+def _forget_compiled(session: Session) -> None:
+    session.info.pop("compiled_rules", None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_at_transaction_end(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:
+        _forget_compiled(session)
+
+
+def _compiled_for_revision(session: Session) -> tuple[RuleSet, dict[str, list[Rule]]]:
     revision, changed_at = _revision(session)
     key = (id(session.get_bind()), revision, changed_at)
     found = _cache.get(key)

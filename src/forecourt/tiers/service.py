@@ -16,12 +16,11 @@ from itertools import pairwise
 from typing import Any
 
 from sqlalchemy import ColumnElement, exists, func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from forecourt.audit import service as audit
 from forecourt.db.outbox import publish
-from forecourt.db.unique import is_unique_violation
+from forecourt.db.upsert import insert_for
 from forecourt.kit.actor import Actor
 from forecourt.kit.clock import utcnow
 from forecourt.kit.ids import new_id
@@ -188,23 +187,22 @@ def record_activity(
 ) -> TierLevel:
     """Count a qualifying event (once per ``source_key``) and upgrade at once if it qualifies.
     Returns the member's tier afterwards."""
-    activity = TierActivity(
-        id=new_id(),
-        member_id=member_id,
-        source_key=source_key,
-        occurred_at=occurred_at,
-        money_paid_fen=money_paid_fen,
-        liters_centi=liters_centi,
-        visits=visits,
-        points_earned=points_earned,
-    )
-    try:
-        with session.begin_nested():
-            session.add(activity)
-            session.flush()
-    except IntegrityError as exc:
-        if not is_unique_violation(exc):
-            raise
+    inserted = session.execute(
+        insert_for(session, TierActivity)
+        .values(
+            id=new_id(),
+            member_id=member_id,
+            source_key=source_key,
+            occurred_at=occurred_at,
+            money_paid_fen=money_paid_fen,
+            liters_centi=liters_centi,
+            visits=visits,
+            points_earned=points_earned,
+        )
+        .on_conflict_do_nothing(index_elements=["source_key"])
+        .returning(TierActivity.id)
+    ).scalar()
+    if inserted is None:  # counted before
         return current(session, member_id)
     return upgrade_if_qualified(session, actor, member_id, at=max(occurred_at, utcnow()))
 
