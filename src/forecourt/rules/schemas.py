@@ -6,7 +6,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from forecourt.stations.domain import normalise_code
 
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{1,63}$")]
 
@@ -50,8 +52,22 @@ RuleAction = Annotated[
 
 
 class Scope(Strict):
+    """Where a rule applies: some stations, some regions, or (both empty) the whole brand. Codes are
+    normalised as the stations context writes them, so ``km-n`` names region ``KM-N``."""
+
     stations: list[str] = Field(default_factory=list, max_length=500)
     regions: list[str] = Field(default_factory=list, max_length=100)
+
+    @field_validator("stations", "regions")
+    @classmethod
+    def _normalised_codes(cls, codes: list[str]) -> list[str]:
+        normalised = []
+        for code in codes:
+            found = normalise_code(code)
+            if found is None:
+                raise ValueError(f"{code!r} is not a station or region code (letters, digits, - and _)")
+            normalised.append(found)
+        return normalised
 
 
 class Caps(Strict):
