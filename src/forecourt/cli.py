@@ -41,6 +41,7 @@ console = Console()
 err_console = Console(stderr=True)
 
 DEMO_DATABASE = Path("var") / "demo.sqlite3"
+HISTORY_STEPS = 20
 
 
 def _database(settings: Settings | None = None) -> Database:
@@ -107,8 +108,10 @@ def demo(
         bool, typer.Option(help="Keep an existing demo database instead of starting afresh")
     ] = False,
     serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve after loading")] = True,
+    history_days: Annotated[int, typer.Option(help="Days of fueling history to commit (0: none)")] = 90,
+    history_members: Annotated[int, typer.Option(help="How many drivers the history covers")] = 500,
 ) -> None:
-    """Migrate a fresh SQLite database, load a demo Kunming chain, and serve it."""
+    """Migrate a fresh SQLite database, load a demo Kunming chain with its fueling history, and serve it."""
     from forecourt.db.migrate import migrate as run_migrations
     from forecourt.demo import loader
 
@@ -138,12 +141,24 @@ def demo(
             console=console,
         ) as progress:
             task = progress.add_task("loading demo data", total=loader.STEPS)
+            keyring = keyring_for(settings.encryption_keys)
             summary = loader.load(
                 database,
-                keyring_for(settings.encryption_keys),
+                keyring,
                 settings.secret_key,
                 lambda label: progress.update(task, advance=1, description=f"loading demo data: {label}"),
             )
+            if history_days > 0:
+                history = progress.add_task("fueling history", total=HISTORY_STEPS)
+                summary.sales = loader.load_history(
+                    database,
+                    keyring,
+                    settings,
+                    days=history_days,
+                    members=history_members,
+                    step=lambda label: progress.update(history, advance=1, description=label),
+                    steps=HISTORY_STEPS,
+                )
     database.engine.dispose()
     _print_demo_guide(settings.host, port, summary)
     if serve_after:
@@ -166,6 +181,8 @@ def _print_demo_guide(host: str, port: int, summary: DemoSummary | None) -> None
     if summary is not None:
         console.print(f"POS device for S001: device_id [bold]{summary.device_id}[/bold]")
         console.print(f"                     secret    [bold]{summary.device_secret}[/bold] (shown once)")
+        if summary.sales:
+            console.print(f"Fueling history: {summary.sales:,} sales committed through the POS service")
         if summary.drivers:
             console.print(
                 "Demo drivers (member login: POST /api/v1/member-auth/sms-codes, the code is printed here): "

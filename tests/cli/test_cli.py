@@ -13,6 +13,7 @@ import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,11 @@ from forecourt.devices.models import Device
 from forecourt.devices.signing import signed_headers
 from forecourt.jobs.models import JobRun
 from forecourt.kit.actor import SYSTEM
+from forecourt.ledger import verify
+from forecourt.ledger.chain import signer_for
+from forecourt.ledger.models import Posting
 from forecourt.members.models import Member, MemberPlate, Vehicle
+from forecourt.pos.models import Sale, SaleLine
 from forecourt.stations import domain as station_domain
 from forecourt.stations import service as stations
 from forecourt.stations.models import Grade, Station
@@ -407,6 +412,10 @@ def test_jobs_run_of_an_unknown_job_fails_with_a_message(cli_engine):
 # --- demo --------------------------------------------------------------------------------------------------
 
 
+SHORT_HISTORY = ("--history-days", "14", "--history-members", "60")
+"""A fortnight of fueling for 60 drivers: the same code path as the 90-day demo, in seconds."""
+
+
 @dataclass(frozen=True)
 class LoadedDemo:
     url: str
@@ -424,7 +433,7 @@ def loaded_demo(tmp_path_factory: pytest.TempPathFactory, db_kind: str) -> Itera
         patch.chdir(workdir)
         patch.setenv("FORECOURT_SMS_ECHO", "true")  # what `demo` sets for itself; restored afterwards
         _point_cli_at(url, patch)
-        output = _ok(invoke("demo", "--no-serve"))
+        output = _ok(invoke("demo", "--no-serve", *SHORT_HISTORY))
     get_settings.cache_clear()
     yield LoadedDemo(url=url, output=output, workdir=workdir)
     if db_kind == "postgres":
@@ -486,6 +495,33 @@ def test_the_demo_chain_has_2000_drivers_each_with_a_plate_most_with_a_car_and_a
     assert kunming * share >= 0.5, "most drivers of a Kunming chain have 云A plates"
 
 
+def test_the_demo_has_a_fueling_history_committed_through_the_pos(loaded_demo):
+    sales, members, first, last, diesel, earned, postings = _demo_counts(
+        loaded_demo.url,
+        select(func.count()).select_from(Sale),
+        select(func.count(distinct(Sale.member_id))),
+        select(func.min(Sale.occurred_at)),
+        select(func.max(Sale.occurred_at)),
+        select(func.count()).select_from(SaleLine).where(SaleLine.grade == "0"),
+        select(func.sum(Sale.points_earned)),
+        select(func.count()).select_from(Posting).where(Posting.reason == "sale.earn"),
+    )
+    assert f"{sales:,}sales" in _unwrapped(loaded_demo.output)
+    assert sales >= 100
+    assert members >= 40
+    assert last - first >= timedelta(days=10), "sales spread over the fortnight"
+    assert diesel > 0, "the trucks fill up with diesel"
+    assert earned > 0
+    assert postings == sales, "every demo sale is a member sale that earned points"
+    engine = create_db_engine(Settings(database_url=loaded_demo.url))
+    try:
+        with Database(engine).transaction(write=False) as session:
+            report = verify.verify(session, verify.public_keys(signer_for(Settings().ledger_signing_key), ""))
+    finally:
+        engine.dispose()
+    assert report.intact, report.problems[:3]
+
+
 def test_the_demo_device_credential_it_prints_works(loaded_demo):
     device_id, secret = _demo_device(loaded_demo.output)
     status, body = _signed_status(loaded_demo.url, device_id, secret)
@@ -508,7 +544,7 @@ def test_demo_again_with_keep_says_the_demo_is_already_loaded(loaded_demo, monke
 def test_demo_without_a_database_url_starts_afresh_in_var_unless_kept(scratch_url, monkeypatch, tmp_path):
     monkeypatch.delenv("FORECOURT_DATABASE_URL")  # restored afterwards; `demo` sets it for itself
     get_settings.cache_clear()
-    first = _ok(invoke("demo", "--no-serve"))
+    first = _ok(invoke("demo", "--no-serve", "--history-days", "0"))
     assert (tmp_path / "var" / "demo.sqlite3").exists()
     assert not (tmp_path / "cli.sqlite3").exists()
 
@@ -519,6 +555,6 @@ def test_demo_without_a_database_url_starts_afresh_in_var_unless_kept(scratch_ur
 
     monkeypatch.delenv("FORECOURT_DATABASE_URL")
     get_settings.cache_clear()
-    fresh = _ok(invoke("demo", "--no-serve"))
+    fresh = _ok(invoke("demo", "--no-serve", "--history-days", "0"))
     assert "demo data already loaded" not in fresh
     assert _demo_device(first)[0] != _demo_device(fresh)[0]

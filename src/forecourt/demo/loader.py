@@ -2,7 +2,8 @@
 
 A brand, two regions, six stations around Kunming with pumps and prices for every grade (a past
 price adjustment and one scheduled for the next adjustment window), staff of every role, and one
-POS device credential; then 2,000 members with plates, vehicles and profiles.
+POS device credential; then 2,000 members with plates, vehicles and profiles; then (``load_history``)
+their fueling over the last 90 days.
 """
 
 from __future__ import annotations
@@ -17,12 +18,16 @@ from sqlalchemy.orm import Session
 from forecourt.auth import service as auth
 from forecourt.auth.errors import StaffNotFound
 from forecourt.auth.permissions import Role
+from forecourt.config import Settings
+from forecourt.db.outbox import dispatch_due
 from forecourt.db.session import Database
+from forecourt.demo import history
 from forecourt.demo import members as demo_members
 from forecourt.devices import service as devices
 from forecourt.kit.actor import Actor
 from forecourt.kit.clock import chain_zone, utcnow
 from forecourt.kit.crypto import KeyRing
+from forecourt.ledger.chain import signer_for
 from forecourt.members.pii import Pii
 from forecourt.stations import service as stations
 
@@ -76,6 +81,7 @@ class DemoSummary:
     device_secret: str = ""
     stations: int = 0
     drivers: list[demo_members.DemoDriver] = field(default_factory=list)
+    sales: int = 0
 
 
 def is_loaded(database: Database) -> bool:
@@ -211,3 +217,27 @@ def load(
 
 
 STEPS = 1 + len(STATIONS) + 1 + len(STAFF) + 1 + demo_members.STEPS
+
+
+def load_history(
+    database: Database,
+    keyring: KeyRing,
+    settings: Settings,
+    *,
+    days: int,
+    members: int,
+    step: Callable[[str], None] | None = None,
+    steps: int = 20,
+) -> int:
+    """The fueling history (``forecourt.demo.history``), after the members' own events (welcome
+    points) have been handled."""
+    dispatch_due(database)
+    return history.load_history(
+        database,
+        Pii(keyring, settings.secret_key),
+        signer_for(settings.ledger_signing_key),
+        days=days,
+        members=members,
+        step=step,
+        steps=steps,
+    )
