@@ -131,7 +131,10 @@ def plan(
 def _drivers(session: Session, limit: int) -> list[tuple[uuid.UUID, str | None]]:
     """Members with the fuel their vehicle takes (None when they registered no vehicle). The demo
     reads them back directly: it is a loader, not a context."""
-    fuels = dict(session.execute(select(Vehicle.member_id, Vehicle.fuel_preference)).tuples().all())
+    fuels = {
+        row.member_id: row.fuel_preference
+        for row in session.execute(select(Vehicle.member_id, Vehicle.fuel_preference))
+    }
     ids = session.scalars(select(Member.id).where(Member.status == "active").order_by(Member.id).limit(limit))
     return [(member_id, fuels.get(member_id)) for member_id in ids]
 
