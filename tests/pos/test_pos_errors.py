@@ -224,7 +224,11 @@ def test_an_offline_sale_is_priced_at_the_price_in_force_when_it_happened(
     sale = replayed.json()
     assert sale["lines"][0]["unit_price_fen"] == 750
     assert sale["gross_fen"] == sale["due_fen"] == 30_000
-    assert sale["points_earned"]["total"] == 300
+    assert sale["points_earned"]["breakdown"][0] == {
+        "rule": "base-rate",
+        "name": "基础积分 1 分/元",
+        "points": 300,
+    }
     assert datetime.fromisoformat(sale["occurred_at"]) == three_days_ago
     row = session.get(Sale, uuid.UUID(sale["id"]))
     assert row is not None
@@ -323,7 +327,7 @@ def test_a_station_cannot_see_or_refund_another_stations_sale(
     assert refund.status_code == 404
     assert error_of(refund)["code"] == "transaction_not_found"
     assert footprint(session) == before
-    assert points_of(session, driver) == 5_000 + 300
+    assert points_of(session, driver) == 5_000 + sale["points_earned"]["total"]
     nowhere = terminal.get(f"{TRANSACTIONS}/{uuid.uuid4()}")
     assert error_of(nowhere)["code"] == "transaction_not_found"
     assert terminal.get(f"{TRANSACTIONS}/{sale['id']}").json()["status"] == "completed"
