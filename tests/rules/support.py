@@ -43,3 +43,13 @@ def last_local(weekday: int, hour: int = 10) -> datetime:
 def earned(body: dict[str, Any]) -> dict[str, int]:
     """A quote's or sale's points per rule."""
     return {item["rule"]: item["points"] for item in body["points_earned"]["breakdown"]}
+
+
+def past_days(count: int) -> list[date]:
+    """``count`` local dates between 1 and 6 days ago, newest first, none a Saturday (the default
+    program doubles everything on Saturdays): every hour of them is in the past and within the
+    POS's 7 days of offline replay."""
+    days = [today() - timedelta(days=n) for n in range(1, 7)]
+    found = [day for day in days if day.isoweekday() != 6][:count]
+    assert len(found) == count
+    return found

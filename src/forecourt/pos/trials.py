@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from forecourt.config import get_settings
 from forecourt.kit.clock import to_chain_time, utcnow
+from forecourt.members import repository as members_repository
 from forecourt.members.models import Member
 from forecourt.members.pii import Pii
 from forecourt.pos.models import Sale, SaleLine
@@ -81,13 +82,16 @@ def _periods(rule: Rule, sale: Sale) -> list[tuple[str, int]]:
 def backtest(session: Session, body: BacktestRequest) -> BacktestResult:
     """Replay every member sale of the last ``days`` through the rules in force, with and without
     the draft rule; the difference is what the rule would have cost. Caps and the budget of the
-    draft rule are applied as the sales come, in order."""
+    draft rule are applied as the sales come, in order. Conditions on ``member.tags`` read the
+    member's tags of today (tags keep no history)."""
     now = utcnow()
     current = rules.rule_set(session)
     drafted = rules.draft_rule_set(session, [body.rule])
     draft = drafted.by_code.get(body.rule.code)
     levels = {level.code: level for level in tiers.levels(session)}
     regions: dict[uuid.UUID, str] = {}
+    needs_tags = "tags" in drafted.needed.get("member", frozenset())
+    tags_of: dict[uuid.UUID, tuple[str, ...]] = {}
     usage: dict[tuple[uuid.UUID, str], int] = defaultdict(int)
     budget_left = draft.budget_points if draft is not None and draft.budget_points is not None else None
     considered = affected = points = 0
@@ -115,7 +119,11 @@ def backtest(session: Session, body: BacktestRequest) -> BacktestResult:
                 regions[sale.station_id] = stations.region_code_of(
                     session, stations.get_station_by_id(session, sale.station_id)
                 )
-            facts = _facts(sale, member, regions[sale.station_id], levels)
+            if needs_tags and member.id not in tags_of:
+                tags_of[member.id] = tuple(
+                    tag.code for tag, _ in members_repository.tags_of(session, member.id)
+                )
+            facts = _facts(sale, member, regions[sale.station_id], levels, tags_of.get(member.id, ()))
             line_facts = [_line_facts(line) for line in lines_of[sale.id]]
             diff = drafted.earn(facts, line_facts).total - current.earn(facts, line_facts).total
             if draft is not None and diff > 0:
@@ -147,7 +155,9 @@ def backtest(session: Session, body: BacktestRequest) -> BacktestResult:
     )
 
 
-def _facts(sale: Sale, member: Member, region: str, levels: dict[str, TierLevel]) -> BasketFacts:
+def _facts(
+    sale: Sale, member: Member, region: str, levels: dict[str, TierLevel], tags: tuple[str, ...]
+) -> BasketFacts:
     local = to_chain_time(sale.occurred_at)
     holiday, workday = calendar.holiday_facts(local.date())
     level = levels.get(sale.tier_code or "")
@@ -163,6 +173,7 @@ def _facts(sale: Sale, member: Member, region: str, levels: dict[str, TierLevel]
         birthday_week=calendar.in_birthday_week(member.birthday, local.date()),
         birthday_today=member.birthday is not None
         and calendar.birthday_this_year(member.birthday, local.year) == local.date(),
+        tags=tags,
         days_since_join=(sale.occurred_at - member.created_at).days,
     )
 
