@@ -21,11 +21,13 @@ from forecourt.db.session import Database
 from forecourt.jobs.registry import run_job
 from forecourt.kit.actor import SYSTEM
 from forecourt.kit.clock import chain_zone, utcnow
+from forecourt.ledger.chain import Signer
 from forecourt.members.models import Member
 from forecourt.stations import service as stations
 from forecourt.tiers import service as tiers
 from tests.devices.support import error_of, issue
 from tests.fixtures.builders import make_station
+from tests.members.support import earn_points
 from tests.pos.support import Terminal, footprint, fuel, points_of
 
 AUTHORIZATIONS = "/api/v1/pos/authorizations"
@@ -39,6 +41,7 @@ def authorize(
     amount_fen: int = 20_000,
     method: str = "wechat",
     key: str | None = None,
+    redeem: dict[str, Any] | None = None,
 ) -> Any:
     body = {
         "station": terminal.station,
@@ -48,6 +51,8 @@ def authorize(
         "amount_fen": amount_fen,
         "payment_method": method,
     }
+    if redeem is not None:
+        body["redeem"] = redeem
     return terminal.post(AUTHORIZATIONS, body, key=key or str(uuid.uuid4()))
 
 
@@ -355,3 +360,51 @@ def test_a_prepay_started_before_closing_time_is_completed_after_it(
     assert response.status_code == 200, response.json()
     assert response.json()["transaction"]["due_fen"] == 22_500
     assert status_of(terminal, authorization["id"]) == "completed"
+
+
+def test_points_to_redeem_are_checked_when_the_driver_prepays(
+    terminal: Terminal, member: Callable[..., Member], session: Session, signer: Signer
+) -> None:
+    """A refusal after the fuel is in the tank would leave a sale that cannot be closed."""
+    driver = member()
+    earn_points(session, signer, driver.id, 1_000)
+    cases: list[tuple[Member | None, int | str, str]] = [
+        (driver, 2_000, "insufficient_points"),
+        (driver, 150, "invalid_points_amount"),
+        (None, 1_000, "invalid_points_amount"),
+        (None, "auto", "invalid_points_amount"),
+    ]
+    for who, points, code in cases:
+        response = authorize(terminal, member=who, redeem={"points": points})
+        assert response.status_code in (400, 409), (points, response.json())
+        assert error_of(response)["code"] == code, (points, response.json())
+    assert footprint(session).postings == 1
+
+
+def test_a_prepay_redeeming_more_points_than_the_fuel_costs_redeems_what_it_costs(
+    terminal: Terminal, member: Callable[..., Member], session: Session, signer: Signer
+) -> None:
+    driver = member()
+    earn_points(session, signer, driver.id, 10_000)
+    authorization = opened(terminal, member=driver, amount_fen=20_000, redeem={"points": 5_000})
+    response = complete(terminal, authorization["id"], "5.00")  # ¥37.50 of fuel
+    assert response.status_code == 200, response.json()
+    sale = response.json()["transaction"]
+    assert sale["points_redeemed"] == 3_700
+    assert sale["due_fen"] == 50
+    assert sale["payments"] == [{"method": "wechat", "amount_fen": 50, "refunded_fen": 0}]
+    assert response.json()["change_fen"] == 20_000 - 50
+    assert points_of(session, driver) == 10_000 - 3_700 + sale["points_earned"]["total"]
+
+
+def test_a_prepay_redeeming_points_pays_the_rest_from_the_prepaid_amount(
+    terminal: Terminal, member: Callable[..., Member], session: Session, signer: Signer
+) -> None:
+    driver = member()
+    earn_points(session, signer, driver.id, 10_000)
+    authorization = opened(terminal, member=driver, amount_fen=20_000, redeem={"points": 5_000})
+    response = complete(terminal, authorization["id"], "20.00")  # ¥150.00 of fuel
+    assert response.status_code == 200, response.json()
+    sale = response.json()["transaction"]
+    assert (sale["points_redeemed"], sale["due_fen"]) == (5_000, 10_000)
+    assert response.json()["change_fen"] == 10_000

@@ -4,7 +4,9 @@ authorizations expire after 30 minutes, job ``expire-authorizations``).
 The unit price and the tier's fuel discount are fixed when the driver prepays, so a price change
 while the nozzle is in the tank does not change what they pay. Completion commits an ordinary sale
 at those fixed terms, paid by the prepaid method; what was prepaid beyond the amount due is the
-change the POS gives back (``change_fen``).
+change the POS gives back (``change_fen``). Points to redeem are checked when the driver prepays
+(held, whole hundreds, a member named) and are the most the completion redeems: a smaller fill
+redeems only what it costs, so a sale whose fuel is already in the tank is never refused for them.
 """
 
 from __future__ import annotations
@@ -19,13 +21,17 @@ from sqlalchemy.orm import Session
 from forecourt.devices.service import DeviceIdentity
 from forecourt.kit.clock import utcnow
 from forecourt.kit.ids import new_id
+from forecourt.ledger import points
 from forecourt.ledger.chain import Signer
+from forecourt.members.models import Member
 from forecourt.members.pii import Pii
 from forecourt.pos import checkout
 from forecourt.pos.errors import (
     AuthorizationClosed,
     AuthorizationExpired,
     AuthorizationNotFound,
+    InsufficientPointsForRedemption,
+    InvalidPointsAmount,
     NozzleGradeMismatch,
     StationClosed,
 )
@@ -49,21 +55,48 @@ AUTHORIZATION_TTL = timedelta(minutes=30)
 CENTILITRE = Decimal("0.01")
 
 
+def payable_fen(liters: Decimal, unit_price_fen: int, discount_bp: int) -> int:
+    """What ``liters`` cost after the fuel discount, with the same half-up rounding as the sale."""
+    gross = checkout.half_up(liters * unit_price_fen)
+    return gross - checkout.half_up(Decimal(gross) * discount_bp / 10_000)
+
+
 def max_liters(amount_fen: int, unit_price_fen: int, discount_bp: int) -> Decimal:
     """The most litres (two decimals) whose price after the fuel discount stays within the prepaid
-    amount, using the same half-up rounding as the sale itself."""
+    amount."""
     per_liter = Decimal(unit_price_fen) * (10_000 - discount_bp) / 10_000
     liters = (Decimal(amount_fen) / per_liter).quantize(CENTILITRE, rounding=ROUND_DOWN)
-
-    def due(volume: Decimal) -> int:
-        gross = checkout.half_up(volume * unit_price_fen)
-        return gross - checkout.half_up(Decimal(gross) * discount_bp / 10_000)
-
-    while liters > 0 and due(liters) > amount_fen:
+    while liters > 0 and payable_fen(liters, unit_price_fen, discount_bp) > amount_fen:
         liters -= CENTILITRE
-    while due(liters + CENTILITRE) <= amount_fen:
+    while payable_fen(liters + CENTILITRE, unit_price_fen, discount_bp) <= amount_fen:
         liters += CENTILITRE
     return liters
+
+
+def _check_redemption(session: Session, member: Member | None, redeem: Redeem) -> None:
+    """Refuse when the driver prepays what completion would refuse once the fuel is in the tank."""
+    wanted = redeem.points
+    if wanted == 0:
+        return
+    if member is None:
+        raise InvalidPointsAmount("Points need an identified member.")
+    if wanted == "auto":
+        return
+    if wanted < 0 or wanted % checkout.POINT_STEP:
+        raise InvalidPointsAmount(points=wanted, step=checkout.POINT_STEP)
+    available = points.balances(session, member.id).available
+    if wanted > available:
+        raise InsufficientPointsForRedemption(needed=wanted, available=available)
+
+
+def _redeem_on_completion(redeem: Redeem, liters: Decimal, row: Authorization) -> Redeem:
+    """Points named at prepay are the most to redeem: a fill that costs less than they are worth
+    redeems only the whole hundreds it costs."""
+    if isinstance(redeem.points, str) or redeem.points <= 0:
+        return redeem
+    payable = payable_fen(liters, row.unit_price_fen, row.fuel_discount_bp)
+    payable_points = payable * checkout.POINTS_PER_YUAN // 100 // checkout.POINT_STEP * checkout.POINT_STEP
+    return redeem.model_copy(update={"points": min(redeem.points, payable_points)})
 
 
 def _read(row: Authorization, station_code: str) -> AuthorizationRead:
@@ -93,6 +126,7 @@ def authorize(
     if not stations.is_open_now(station, now):
         raise StationClosed(station=station.code)
     member = resolve_member(session, pii, body.member, now)
+    _check_redemption(session, member, body.redeem)
     grade = stations.get_grade(session, body.grade)
     if body.nozzle is not None and body.nozzle.isdigit():
         dispensed = stations.nozzle_grade(session, station.id, int(body.nozzle))
@@ -166,7 +200,7 @@ def complete(
             lines=[
                 FuelLine(line_id="1", kind="fuel", grade=row.grade, liters=body.liters, nozzle=row.nozzle)
             ],
-            redeem=Redeem.model_validate(request.redeem.model_dump()),
+            redeem=_redeem_on_completion(request.redeem, body.liters, row),
             pos_txn_id=body.pos_txn_id,
         ),
         authorization_id=row.id,
