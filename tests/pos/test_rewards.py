@@ -26,7 +26,7 @@ from forecourt.members.pii import Pii
 from forecourt.rules.models import RewardGrant
 from tests.devices.support import error_of
 from tests.members.support import member_login, spend_points, unique_plate
-from tests.pos.support import Terminal, deliver_events, fuel, points_of
+from tests.pos.support import Terminal, deliver_events, fuel, goods, points_of
 
 CHECK_INS = "/api/v1/me/check-ins"
 
@@ -131,6 +131,33 @@ def test_the_referees_first_fueling_posts_both_sides(
     for side in (referrer, referee):
         [grant] = grants_of(session, side, "referral")
         assert (grant.status, grant.settled_by) == ("posted", f"sale:{sale.json()['id']}")
+
+
+def test_a_car_wash_is_not_the_first_fueling(
+    terminal: Terminal, member: Callable[..., Member], session: Session, database: Database
+) -> None:
+    referrer, referee = referred_pair(member, database)
+    wash = terminal.commit(terminal.basket(goods(), member=referee))
+    assert wash.status_code == 201, wash.json()
+    assert balances(session, referrer) == (0, 1_000)
+    assert balances(session, referee) == (wash.json()["points_earned"]["total"], 1_000)
+    fueling = terminal.commit(terminal.basket(fuel("92", "40.00"), member=referee))
+    assert fueling.status_code == 201, fueling.json()
+    assert balances(session, referrer) == (1_000, 0)
+    assert fueling.json()["member_after"]["points_pending"] == 0
+
+
+def test_a_referee_fueling_before_the_referral_event_is_handled_still_releases_it(
+    terminal: Terminal, member: Callable[..., Member], session: Session, database: Database
+) -> None:
+    """The outbox may run late (a retry after a failure): the order of the two must not matter."""
+    referrer = member()
+    referee = member(referral_code=referrer.referral_code)
+    sale = terminal.commit(terminal.basket(fuel("92", "40.00"), member=referee))
+    assert sale.status_code == 201, sale.json()
+    deliver_events(database)
+    assert balances(session, referrer) == (1_000, 0)
+    assert balances(session, referee) == (1_000 + sale.json()["points_earned"]["total"], 0)
 
 
 def test_a_second_sale_posts_nothing_again(
