@@ -180,3 +180,51 @@ def test_twenty_copies_of_one_request_make_one_sale(
             == 1
         )
         assert points.balances(session, shop.member_id).available == HELD - PER_SALE
+
+
+def test_simultaneous_completions_of_one_prepay_make_one_sale(
+    shop: Shop, terminals: list[Terminal], committed_database: Database
+) -> None:
+    authorized = terminals[0].post(
+        "/api/v1/pos/authorizations",
+        {
+            "station": shop.credential.station.code,
+            "member": {"type": "member_id", "value": str(shop.member_id)},
+            "grade": "92",
+            "amount_fen": 20_000,
+            "payment_method": "wechat",
+        },
+        key=str(uuid.uuid4()),
+    )
+    assert authorized.status_code == 201, authorized.json()
+    path = f"/api/v1/pos/authorizations/{authorized.json()['id']}/complete"
+
+    def complete(index: int) -> Any:
+        terminal = terminals[index]
+        return terminal.post(
+            path, {"pos_txn_id": terminal.next_txn(), "liters": "20.00"}, key=str(uuid.uuid4())
+        )
+
+    answers = sorted((answer(r) for r in race(THREADS, complete)), key=str)
+    assert answers == sorted([(200, None)] + [(409, "authorization_closed")] * (THREADS - 1), key=str)
+    with committed_database.transaction(write=False) as session:
+        assert session.scalar(select(func.count()).select_from(Sale)) == 1
+
+
+def test_simultaneous_full_refunds_of_one_sale_refund_it_once(
+    shop: Shop, terminals: list[Terminal], committed_database: Database
+) -> None:
+    body = terminals[0].basket(fuel("92", "40.00"))
+    body["member"] = {"type": "member_id", "value": str(shop.member_id)}
+    sold = terminals[0].commit(body)
+    assert sold.status_code == 201, sold.json()
+    sale = sold.json()
+
+    responses = race(THREADS, lambda index: terminals[index].refund(sale["id"]))
+    answers = sorted((answer(r) for r in responses), key=str)
+    assert answers == sorted([(200, None)] + [(409, "refund_not_possible")] * (THREADS - 1), key=str)
+    [refund] = [r.json()["refund"] for r in responses if r.status_code == 200]
+    assert refund["refunded_fen"] == sale["due_fen"]
+    assert refund["points_clawed_back"] == sale["points_earned"]["total"]
+    with committed_database.transaction(write=False) as session:
+        assert points.balances(session, shop.member_id).available == HELD
