@@ -214,3 +214,23 @@ def test_sales_committed_at_once_never_pass_a_budget_or_a_daily_cap(
         assert sum(stored) == 12 * 75 + 550 + 300
         assert sum(points.balances(session, d.id).available for d in drivers) == sum(stored)
         assert session.scalar(select(func.count()).select_from(Sale)) == 12
+
+
+def test_points_a_budget_refused_do_not_use_up_the_members_cap(
+    session: Session, terminal: Terminal, member: Callable[..., Member]
+) -> None:
+    document = rule(
+        "visit-bonus", bonus(100), applies_to="basket", caps={"per_member_per_day": 150}, budget_points=120
+    )
+    add_rule(session, document)
+    driver = member()
+    day = today() - timedelta(days=2)
+    # the budget has 20 left for the second sale: the day's usage counts 20, not the 50 the cap allowed
+    assert granted(terminal, driver, [local(day, 9), local(day, 10)], "visit-bonus") == [100, 20]
+    session.expire_all()
+    assert session.scalar(select(RuleUsage.points).where(RuleUsage.period == f"D{day}")) == 120
+    rules.update_rule(
+        session, SYSTEM, "visit-bonus", RuleDocument.model_validate({**document, "budget_points": 10_000})
+    )
+    session.flush()
+    assert granted(terminal, driver, [local(day, 11)], "visit-bonus") == [30]

@@ -467,22 +467,32 @@ def consume(
 ) -> Earning:
     """Take the earning's points from each capped or budgeted rule's allowance, atomically: the
     conditional updates below never let concurrent sales take a rule past its cap or budget
-    (whatever does not fit is not given). Returns the earning as granted."""
+    (whatever does not fit is not given). A period's usage counts only what was granted: when a
+    later limit (the month after the day, the budget after both) gives less, the earlier usage
+    rows, still locked by this transaction, get the difference back. Returns the earning as
+    granted."""
     allowed: dict[str, int] = {}
     for rule in _limited_rules(rules, earning):
         want = earning.by_rule[rule.code]
+        taken: list[tuple[RuleUsage, int]] = []
         for period, cap in _periods(rule, at):
-            want = _take_usage(session, rule.code, member_id, period, want, cap)
+            row, want = _take_usage(session, rule.code, member_id, period, want, cap)
+            taken.append((row, want))
         if rule.budget_points is not None:
             want = _take_budget(session, rule.code, want, rule.budget_points)
+        for row, took in taken:
+            row.points -= took - want
+        if any(took != want for _, took in taken):
+            session.flush()
         allowed[rule.code] = want
     return earning.limited(allowed)
 
 
-def _take_usage(session: Session, rule: str, member_id: uuid.UUID, period: str, want: int, cap: int) -> int:
+def _take_usage(
+    session: Session, rule: str, member_id: uuid.UUID, period: str, want: int, cap: int
+) -> tuple[RuleUsage, int]:
     """Add up to ``want`` points to the member's usage of ``rule`` in ``period`` without passing
-    ``cap``; returns what was added. (Other periods of the same rule may have granted less: the
-    caller passes on the smaller amount, so a day cap never lets a month cap overflow.)"""
+    ``cap``; returns the row (locked) and what was added."""
     statement = insert_for(session, RuleUsage).values(
         rule_code=rule, member_id=member_id, period=period, points=0
     )
@@ -496,7 +506,7 @@ def _take_usage(session: Session, rule: str, member_id: uuid.UUID, period: str, 
     take = max(0, min(want, cap - row.points))
     row.points += take
     session.flush()
-    return take
+    return row, take
 
 
 def _take_budget(session: Session, rule: str, want: int, budget: int) -> int:
