@@ -159,8 +159,12 @@ def approve_transfer(session: Session, actor: Actor, transfer_id: uuid.UUID, not
     if receiver is None or receiver.status != "active":
         raise PlateTransferClosed(status="requester_gone")
     plate = parse_plate(transfer.plate)
+    first = not repository.plates_of(session, receiver.id, include_released=True)
     bind_new(session, receiver, plate, now)
     _decide(session, actor, transfer, "approved", note, now)
+    publish(
+        session, "member.plate_bound", {"member_id": str(receiver.id), "first": first, "at": now.isoformat()}
+    )
     for other in repository.pending_transfers_of_plate(session, transfer.plate):
         if other.id != transfer.id:
             _decide(session, actor, other, "rejected", "plate transferred to another member", now)

@@ -100,10 +100,11 @@ def _redeem_on_completion(redeem: Redeem, liters: Decimal, row: Authorization) -
 
 
 def _read(row: Authorization, station_code: str) -> AuthorizationRead:
+    expired = row.status == "open" and utcnow() >= row.expires_at  # before the job has closed it
     return AuthorizationRead(
         id=row.id,
         station=station_code,
-        status=row.status,
+        status="expired" if expired else row.status,
         grade=row.grade,
         nozzle=row.nozzle,
         member_id=row.member_id,

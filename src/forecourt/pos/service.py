@@ -362,6 +362,7 @@ def commit(
         now,
         fixed_prices=fixed_prices,
         fixed_discount_bp=fixed_discount_bp,
+        check_open=authorization_id is None,  # a prepay begun before closing time completes after it
     )
     basket = priced.checkout
     if due_limit_fen is not None and basket.due_fen > due_limit_fen:
@@ -409,7 +410,7 @@ def commit(
     after: MemberAfter | None = None
     if member is not None and basket.shopper is not None and priced.tier is not None:
         earning, after = _member_side(
-            session, signer, actor, priced, (member, priced.tier, basket.shopper), sale, body, fuel_liters
+            session, signer, actor, priced, (member, priced.tier), sale, body, fuel_liters
         )
     result = _transaction_of(session, priced, earning, sale, body, after)
     sale.document = result.model_dump(mode="json", exclude={"refunds"})
@@ -439,7 +440,7 @@ def _member_side(
     signer: Signer,
     actor: Actor,
     priced: Priced,
-    who: tuple[Member, TierLevel, Shopper],
+    who: tuple[Member, TierLevel],
     sale: Sale,
     body: CommitRequest,
     fuel_liters: Decimal,
@@ -447,7 +448,7 @@ def _member_side(
     """The member's part of a commit: redeem, earn (caps and budgets taken), count the sale for the
     tier, sale-driven rewards. Returns what was earned and the member's standing afterwards."""
     basket = priced.checkout
-    member, tier, shopper = who
+    member, tier = who
     station = priced.station.code
     meta: dict[str, object] = {"sale_id": str(sale.id), "pos_txn_id": body.pos_txn_id}
     if basket.points_redeemed:
@@ -494,18 +495,17 @@ def _member_side(
     for line in basket.lines:
         if line.kind == "fuel" and line.grade and line.liters:
             liters_by_grade[line.grade] = liters_by_grade.get(line.grade, Decimal(0)) + line.liters
-    first = member.referred_by_id is not None and _first_sale(session, sale)
-    rewarded = rewards.after_sale(
+    first = member.referred_by_id is not None and fuel_liters > 0 and _first_fueling(session, sale)
+    rewards.after_sale(
         session,
         signer,
         actor,
         rewards.SaleFacts(member.id, sale.id, priced.occurred_at, liters_by_grade, first),
     )
-    if rewarded:
-        return earning, member_after(session, member.id)
+    balances = points.balances(session, member.id)  # after the postings: concurrent sales may have moved it
     return earning, MemberAfter(
-        points_available=shopper.points_available - basket.points_redeemed + earning.total,
-        points_pending=shopper.points_pending,
+        points_available=balances.available,
+        points_pending=balances.pending,
         wallet_balance_fen=0,
         tier=TierRef(code=tier_after.code, name=tier_after.name),
     )
@@ -560,10 +560,12 @@ def _insert_sale(
     )
 
 
-def _first_sale(session: Session, sale: Sale) -> bool:
-    """True when the member has no other sale (the referral's "first fueling")."""
+def _first_fueling(session: Session, sale: Sale) -> bool:
+    """True when the member bought no fuel before (the referral's "first fueling")."""
     earlier = session.scalar(
-        select(Sale.id).where(Sale.member_id == sale.member_id, Sale.id != sale.id).limit(1)
+        select(Sale.id)
+        .where(Sale.member_id == sale.member_id, Sale.id != sale.id, Sale.fuel_liters > 0)
+        .limit(1)
     )
     return earlier is None
 

@@ -35,6 +35,7 @@ from forecourt.rules import service as rules
 from forecourt.rules.domain import Rule
 from forecourt.rules.errors import AlreadyCheckedIn
 from forecourt.rules.models import CheckIn, RewardGrant, TaskProgress
+from forecourt.tiers import service as tiers
 
 
 class _AlreadyGranted(AppError):
@@ -152,6 +153,12 @@ def referral_on_registration(session: Session, event: Event) -> None:
                 occurred_at=event.occurred_at,
                 pending=True,
             )
+    fueled = tiers.first_fueling(session, referee_id)
+    if fueled is not None:  # the referee fueled before this event was handled: release at once
+        source_key, occurred_at = fueled
+        _settle_pending_referral(
+            session, event_signer(), SYSTEM, referee_id, settled_by=source_key, at=occurred_at
+        )
 
 
 @subscribe("member.profile_completed", name="rewards.profile")
@@ -193,17 +200,26 @@ def after_sale(session: Session, signer: Signer, actor: Actor, sale: SaleFacts) 
 
 
 def _settle_referral(session: Session, signer: Signer, actor: Actor, sale: SaleFacts) -> bool:
+    return _settle_pending_referral(
+        session, signer, actor, sale.member_id, settled_by=f"sale:{sale.sale_id}", at=sale.occurred_at
+    )
+
+
+def _settle_pending_referral(
+    session: Session, signer: Signer, actor: Actor, referee_id: uuid.UUID, *, settled_by: str, at: datetime
+) -> bool:
+    """Post both sides' pending referral points; ``settled_by`` names the first fueling's sale."""
     pending = session.scalars(
         select(RewardGrant).where(
-            RewardGrant.source == f"referee:{sale.member_id}", RewardGrant.status == "pending"
+            RewardGrant.source == f"referee:{referee_id}", RewardGrant.status == "pending"
         )
     ).all()
     for row in pending:
         settled = points.settle_pending(
-            session, signer, actor, row.posting_id, outcome="post", occurred_at=sale.occurred_at
+            session, signer, actor, row.posting_id, outcome="post", occurred_at=at
         )
         row.status = "posted"
-        row.settled_by = f"sale:{sale.sale_id}"
+        row.settled_by = settled_by
         row.settle_posting_id = settled.posting.id
     return bool(pending)
 

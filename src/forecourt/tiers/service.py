@@ -526,3 +526,18 @@ def reconsider_after_refund(
         return held
     _change(session, member_id, row, held, target, reason="refund", actor=actor, at=at, value=value)
     return target
+
+
+def first_fueling(session: Session, member_id: uuid.UUID) -> tuple[str, datetime] | None:
+    """The source key (``sale:<id>``) and moment of the member's first counted sale with fuel."""
+    row = session.execute(
+        select(TierActivity.source_key, TierActivity.occurred_at)
+        .where(
+            TierActivity.member_id == member_id,
+            TierActivity.liters_centi > 0,
+            TierActivity.source_key.like("sale:%"),
+        )
+        .order_by(TierActivity.occurred_at)
+        .limit(1)
+    ).first()
+    return (row.source_key, row.occurred_at) if row is not None else None
