@@ -13,7 +13,7 @@ from rich.table import Table
 from bench.harness import BENCHMARKS, fresh_database
 from forecourt.kit.logging import configure_logging
 
-MODULES = ("bench.bench_foundation", "bench.bench_members", "bench.bench_ledger")
+MODULES = ("bench.bench_foundation", "bench.bench_members", "bench.bench_ledger", "bench.bench_pos")
 
 
 def main() -> None:
