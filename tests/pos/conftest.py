@@ -17,12 +17,10 @@ from forecourt.kit.clock import utcnow
 from forecourt.ledger.chain import Signer, signer_for
 from forecourt.members.models import Member
 from forecourt.members.pii import Pii
-from forecourt.stations import service as stations
 from forecourt.tiers import service as tiers
 from tests.devices.support import issue
-from tests.fixtures.builders import make_station
 from tests.members.support import make_member
-from tests.pos.support import PRICES, Terminal
+from tests.pos.support import Terminal, priced_station
 
 
 @pytest.fixture
@@ -39,17 +37,7 @@ def signer(test_settings: Settings) -> Signer:
 @pytest.fixture
 def terminal(session: Session, app: FastAPI, client: TestClient) -> Terminal:
     """A POS terminal of a fresh station whose prices (PRICES) are in force since 30 days ago."""
-    station = make_station(session)
-    for grade, price in PRICES.items():
-        stations.set_price(
-            session,
-            SYSTEM,
-            station.code,
-            grade=grade,
-            price_fen=price,
-            effective_from=utcnow() - timedelta(days=30),
-        )
-    session.flush()
+    station = priced_station(session)
     return Terminal(client, issue(session, app, station))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -14,10 +14,15 @@ from sqlalchemy.orm import Session
 
 from forecourt.db.outbox import OutboxEvent, dispatch_due
 from forecourt.db.session import Database
+from forecourt.kit.actor import SYSTEM
+from forecourt.kit.clock import utcnow
 from forecourt.ledger.models import Posting
 from forecourt.members.models import Member
 from forecourt.pos.models import Sale, SaleLine
+from forecourt.stations import service as stations
+from forecourt.stations.models import Station
 from tests.devices.support import IssuedCredential
+from tests.fixtures.builders import make_station
 
 PRICES = {"92": 750, "95": 800, "98": 900, "0": 720}
 """Fen per litre at the test station."""
@@ -160,3 +165,19 @@ def sale_body(terminal: Terminal, body: dict[str, Any], *payments: tuple[str, in
         "pos_txn_id": terminal.next_txn(),
         "payments": [{"method": method, "amount_fen": amount} for method, amount in payments],
     }
+
+
+def priced_station(session: Session, *, region: str | None = None, code: str | None = None) -> Station:
+    """A new station whose PRICES are in force since 30 days ago."""
+    station = make_station(session, code, region=region)
+    for grade, price in PRICES.items():
+        stations.set_price(
+            session,
+            SYSTEM,
+            station.code,
+            grade=grade,
+            price_fen=price,
+            effective_from=utcnow() - timedelta(days=30),
+        )
+    session.flush()
+    return station

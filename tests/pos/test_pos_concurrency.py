@@ -9,7 +9,6 @@ import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -22,16 +21,14 @@ from forecourt.config import Settings
 from forecourt.db.session import Database
 from forecourt.devices import service as devices
 from forecourt.kit.actor import SYSTEM
-from forecourt.kit.clock import utcnow
 from forecourt.ledger import points
 from forecourt.ledger.chain import Signer
 from forecourt.ledger.models import Entry, LedgerAccount, Lot
 from forecourt.pos.models import Sale
-from forecourt.stations import service as stations
 from tests.devices.support import IssuedCredential
 from tests.fixtures.builders import unique
 from tests.members.support import earn_points, make_member
-from tests.pos.support import PRICES, Terminal, fuel
+from tests.pos.support import Terminal, fuel, priced_station
 
 pytestmark = pytest.mark.committed
 
@@ -54,16 +51,7 @@ def shop(committed_database: Database, test_settings: Settings, signer: Signer) 
     """A station with prices, its POS credential and a member holding ``HELD`` points, all committed."""
     app = create_app(test_settings, database=committed_database)
     with committed_database.transaction() as session:
-        station = stations.create_station(session, SYSTEM, code=unique("S"), name="并发测试站")
-        for grade, price in PRICES.items():
-            stations.set_price(
-                session,
-                SYSTEM,
-                station.code,
-                grade=grade,
-                price_fen=price,
-                effective_from=utcnow() - timedelta(days=30),
-            )
+        station = priced_station(session, code=unique("S"))
         issued = devices.create_device(session, SYSTEM, app.state.keyring, station=station.code, name="till")
         credential = IssuedCredential(device_id=issued.device.id, secret=issued.secret, station=station)
         member = make_member(session, app.state.pii)

@@ -26,12 +26,9 @@ from forecourt.pos.models import Sale
 from forecourt.rules import service as rules
 from forecourt.rules.models import RuleBudget, RuleUsage
 from forecourt.rules.schemas import RuleDocument
-from forecourt.stations import service as stations
-from forecourt.stations.models import Station
 from tests.devices.support import issue
-from tests.fixtures.builders import make_station
 from tests.members.support import make_member
-from tests.pos.support import PRICES, Terminal, fuel, points_of
+from tests.pos.support import Terminal, fuel, points_of, priced_station
 from tests.rules.support import bonus, earned, local, rule, today
 
 MONDAY_2_MARCH = datetime.fromisoformat("2026-03-02T12:00:00+08:00")
@@ -142,24 +139,9 @@ def test_a_budget_is_never_exceeded(
     assert "launch-bonus" not in earned(quote.json())
 
 
-def _priced_station(session: Session) -> Station:
-    station = make_station(session)
-    for grade, price in PRICES.items():
-        stations.set_price(
-            session,
-            SYSTEM,
-            station.code,
-            grade=grade,
-            price_fen=price,
-            effective_from=utcnow() - timedelta(days=30),
-        )
-    session.flush()
-    return station
-
-
 def _terminal(session: Session, app: Any, client: TestClient) -> Terminal:
     """A terminal of a new station whose prices are in force since 30 days before (travelled) now."""
-    return Terminal(client, issue(session, app, _priced_station(session)))
+    return Terminal(client, issue(session, app, priced_station(session)))
 
 
 # --- concurrency (real commits, both databases) ----------------------------------------------
@@ -171,7 +153,7 @@ def test_sales_committed_at_once_never_pass_a_budget_or_a_daily_cap(
 ) -> None:
     app = create_app(test_settings, database=committed_database)
     with committed_database.transaction() as session:
-        credential = issue(session, app, _priced_station(session))
+        credential = issue(session, app, priced_station(session))
         drivers = [make_member(session, app.state.pii) for _ in range(3)]
         add_rule(session, rule("launch-bonus", bonus(100), applies_to="basket", budget_points=550))
         add_rule(

@@ -113,12 +113,9 @@ def grant(
 # --- events from the members context ---------------------------------------------------------
 
 
-@subscribe("member.plate_bound", name="rewards.welcome")
-def welcome_on_first_plate(session: Session, event: Event) -> None:
-    if not event.payload.get("first"):
-        return
-    member_id = uuid.UUID(event.payload["member_id"])
-    for rule in rules.event_rules(session, "first_plate"):
+def _reward_once(session: Session, event: Event, trigger: str, member_id: uuid.UUID) -> None:
+    """Each active rule of ``trigger`` rewards the member once (key: rule and member)."""
+    for rule in rules.event_rules(session, trigger):
         grant(
             session,
             event_signer(),
@@ -127,9 +124,15 @@ def welcome_on_first_plate(session: Session, event: Event) -> None:
             rule,
             key=f"{rule.code}:{member_id}",
             points_=rule.action.points,
-            source="first_plate",
+            source=trigger,
             occurred_at=event.occurred_at,
         )
+
+
+@subscribe("member.plate_bound", name="rewards.welcome")
+def welcome_on_first_plate(session: Session, event: Event) -> None:
+    if event.payload.get("first"):
+        _reward_once(session, event, "first_plate", uuid.UUID(event.payload["member_id"]))
 
 
 @subscribe("member.registered", name="rewards.referral")
@@ -163,19 +166,7 @@ def referral_on_registration(session: Session, event: Event) -> None:
 
 @subscribe("member.profile_completed", name="rewards.profile")
 def reward_completed_profile(session: Session, event: Event) -> None:
-    member_id = uuid.UUID(event.payload["member_id"])
-    for rule in rules.event_rules(session, "profile_completed"):
-        grant(
-            session,
-            event_signer(),
-            SYSTEM,
-            member_id,
-            rule,
-            key=f"{rule.code}:{member_id}",
-            points_=rule.action.points,
-            source="profile_completed",
-            occurred_at=event.occurred_at,
-        )
+    _reward_once(session, event, "profile_completed", uuid.UUID(event.payload["member_id"]))
 
 
 # --- sales -----------------------------------------------------------------------------------
