@@ -233,6 +233,8 @@ def test_marketing_manages_finance_reads_an_attendant_is_refused(
         (rule("bad", multiplier("2"), trigger="first_plate"), "invalid_rule"),
         (rule("bad", bonus(1), trigger="first_plate", condition="member.birthday_week"), "invalid_rule"),
         (rule("bad", bonus(1), trigger="monthly_task"), "invalid_rule"),
+        (rule("bad", multiplier("2"), grades=["95#"]), "invalid_rule"),
+        (rule("bad", multiplier("2"), tiers=["platinum"]), "invalid_rule"),
     ],
 )
 def test_invalid_documents_are_refused_and_nothing_is_stored(

@@ -36,6 +36,8 @@ from forecourt.rules.errors import (
 )
 from forecourt.rules.models import EarningRule, RuleBudget, RuleSetRevision, RuleUsage
 from forecourt.rules.schemas import RuleDocument, RuleFile, RuleImportReport, RuleRead
+from forecourt.stations import service as stations
+from forecourt.tiers import service as tiers
 
 DEFAULT_RULES: tuple[dict[str, Any], ...] = (
     {
@@ -202,6 +204,7 @@ def _current_row(session: Session, code: str) -> EarningRule | None:
 
 def _write(session: Session, actor: Actor, document: RuleDocument, version: int) -> EarningRule:
     to_rule(document, version)  # refuse what cannot be evaluated before storing it
+    _check_names(session, document)
     row = EarningRule(
         id=new_id(),
         code=document.code,
@@ -216,6 +219,22 @@ def _write(session: Session, actor: Actor, document: RuleDocument, version: int)
     session.add(row)
     _bump_revision(session)
     return row
+
+
+def _check_names(session: Session, document: RuleDocument) -> None:
+    """Grades and tiers a rule names must exist: a typo ("95#") would make a rule that never fires."""
+    grades = {grade.code for grade in stations.list_grades(session)}
+    unknown_grades = sorted(set(document.grades) - grades)
+    if unknown_grades:
+        raise InvalidRule(
+            f"Unknown grades: {', '.join(unknown_grades)}.", code=document.code, grades=sorted(grades)
+        )
+    levels = {level.code for level in tiers.levels(session)}
+    unknown_tiers = sorted(set(document.tiers) - levels)
+    if unknown_tiers:
+        raise InvalidRule(
+            f"Unknown tiers: {', '.join(unknown_tiers)}.", code=document.code, tiers=sorted(levels)
+        )
 
 
 def create_rule(session: Session, actor: Actor, document: RuleDocument) -> RuleRead:
