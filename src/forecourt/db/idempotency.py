@@ -96,7 +96,7 @@ class Idempotent:
 
     def complete(self, session: Session, result: BaseModel, *, status: int = 200) -> JSONResponse:
         """Store ``result`` as the answer to this key, in the request's transaction, and return it."""
-        body = jsonable_encoder(result)
+        body = result.model_dump(mode="json")
         stored = session.execute(
             update(IdempotencyKey)
             .where(

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
+from forecourt.db.upsert import insert_for
 from forecourt.devices.models import Device, DeviceNonce
 
 
@@ -21,10 +22,15 @@ def list_devices(session: Session, station_id: uuid.UUID | None) -> Sequence[Dev
     return session.scalars(query).all()
 
 
-def add_nonce(session: Session, device_id: str, nonce: str, seen_at: datetime) -> None:
-    """Flushes at once so a replay raises IntegrityError here."""
-    session.add(DeviceNonce(device_id=device_id, nonce=nonce, seen_at=seen_at))
-    session.flush()
+def add_nonce(session: Session, device_id: str, nonce: str, seen_at: datetime) -> bool:
+    """Record the nonce; False when the device used it before (a replay). One statement."""
+    inserted = session.execute(
+        insert_for(session, DeviceNonce)
+        .values(device_id=device_id, nonce=nonce, seen_at=seen_at)
+        .on_conflict_do_nothing()
+        .returning(DeviceNonce.nonce)
+    ).scalar()
+    return inserted is not None
 
 
 def touch(session: Session, device_id: str, now: datetime, stale_before: datetime) -> None:

@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from forecourt.audit import service as audit
@@ -142,11 +141,8 @@ def authenticate_request(
     secret = keyring.decrypt(device.secret_ciphertext, SECRET_PURPOSE)
     if not signing.signature_matches(secret, signature, method, path, timestamp, nonce, body):
         raise SignatureInvalid()
-    try:
-        with session.begin_nested():
-            repository.add_nonce(session, device.id, nonce, now)
-    except IntegrityError as exc:
-        raise NonceReplayed() from exc
+    if not repository.add_nonce(session, device.id, nonce, now):
+        raise NonceReplayed()
     repository.touch(session, device.id, now, stale_before=now - timedelta(minutes=1))
     return DeviceIdentity(device_id=device.id, station_id=device.station_id)
 
