@@ -69,30 +69,18 @@ def grant(
     if points_ <= 0 or session.get(RewardGrant, key) is not None:
         return None
     meta: dict[str, object] = {"rule": rule.code, "source": source}
-    if pending:
-        posting = points.earn_pending(
-            session,
-            signer,
-            actor,
-            member_id,
-            points_,
-            reason=f"reward.{rule.trigger}",
-            idempotency_key=f"reward:{key}",
-            occurred_at=occurred_at,
-            meta=meta,
-        )
-    else:
-        posting = points.earn(
-            session,
-            signer,
-            actor,
-            member_id,
-            points_,
-            reason=f"reward.{rule.trigger}",
-            idempotency_key=f"reward:{key}",
-            occurred_at=occurred_at,
-            meta=meta,
-        )
+    credit = points.earn_pending if pending else points.earn
+    posting = credit(
+        session,
+        signer,
+        actor,
+        member_id,
+        points_,
+        reason=f"reward.{rule.trigger}",
+        idempotency_key=f"reward:{key}",
+        occurred_at=occurred_at,
+        meta=meta,
+    )
     row = RewardGrant(
         key=key,
         member_id=member_id,
