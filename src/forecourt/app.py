@@ -74,6 +74,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 def _include_routers(app: FastAPI) -> None:
     from forecourt.audit.endpoints import router as audit_router
     from forecourt.auth.endpoints import router as auth_router
+    from forecourt.coupons.endpoints import router as coupons_router
     from forecourt.devices.endpoints import router as devices_router
     from forecourt.ledger.endpoints import router as ledger_router
     from forecourt.members.auth_endpoints import router as member_auth_router
@@ -96,6 +97,7 @@ def _include_routers(app: FastAPI) -> None:
         ledger_router,
         tiers_router,
         rules_router,
+        coupons_router,
         pos_router,
         audit_router,
     ):

@@ -207,6 +207,7 @@ def users_create(
     ],
     station: Annotated[str | None, typer.Option(help="Station code (station_manager, attendant)")] = None,
     display_name: Annotated[str, typer.Option(help="Name shown in the consoles")] = "",
+    partner: Annotated[str | None, typer.Option(help="Partner code (partner accounts)")] = None,
 ) -> None:
     """Create a staff account."""
     from forecourt.auth import service as auth
@@ -225,6 +226,7 @@ def users_create(
                 role=role,
                 station_id=station_id,
                 display_name=display_name,
+                partner_code=partner,
             )
             console.print(f"created {user.username} ({user.role}) id={user.id}")
     except AppError as exc:

@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     """``rolling``: points expire ``points_expiry_months`` after they were earned; ``end_of_year``: at
     the end of the calendar year after the one they were earned in."""
     points_expiry_months: int = Field(default=24, ge=1, le=120)
+    coupons_per_order: int = Field(default=3, ge=1, le=10)
+    """At most this many coupons on one sale (SPEC C4)."""
     point_unit_cost_millifen: int = Field(default=1000, ge=0)
     """What one point costs the chain, in thousandths of a fen (default ¥0.01 = 1000)."""
 

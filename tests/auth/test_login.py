@@ -100,7 +100,7 @@ def test_me_shows_the_station_of_a_station_bound_account(client, staff, session)
     login = staff("attendant", station=station)
     me = client.get(ME, headers=login.headers).json()
     assert me["station"] == station.code
-    assert me["permissions"] == ["members:read", "members:write", "stations:read"]
+    assert me["permissions"] == ["coupons:verify", "members:read", "members:write", "stations:read"]
 
 
 def test_the_username_is_case_insensitive(client, staff):

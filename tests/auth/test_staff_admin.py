@@ -66,6 +66,7 @@ def test_an_admin_creates_a_head_office_account_of_each_role(client, staff, role
         "display_name",
         "role",
         "station",
+        "partner_code",
         "is_active",
         "created_at",
         "last_login_at",

@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from forecourt.coupons.errors import CouponNotFound
 from forecourt.pos import checkout
 from forecourt.pos.checkout import Checkout, Line, Redemption, Shopper, fuel_line, goods_line, half_up
 from forecourt.pos.errors import (
-    CouponNotFound,
     InsufficientPointsForRedemption,
     InvalidPointsAmount,
     PointsExceedPayable,

@@ -40,6 +40,7 @@ def _read(session: Session, user: StaffUser) -> StaffRead:
         display_name=user.display_name,
         role=user.role,  # type: ignore[arg-type]
         station=station,
+        partner_code=user.partner_code,
         is_active=user.is_active,
         created_at=user.created_at,
         last_login_at=user.last_login_at,
@@ -100,6 +101,7 @@ def create_staff(
         role=body.role,
         station_id=station_id,
         display_name=body.display_name,
+        partner_code=body.partner_code,
     )
     return _read(session, user)
 

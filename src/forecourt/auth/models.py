@@ -21,6 +21,8 @@ class StaffUser(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(32))
     station_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("stations.id"))
+    partner_code: Mapped[str | None] = mapped_column(String(40))
+    """A partner account's partner (the car wash …): it verifies that partner's coupons alone."""
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime]
     last_login_at: Mapped[datetime | None]

@@ -62,6 +62,14 @@ class Permission(StrEnum):
     """See the earning rules, preview what a basket earns, back-test a draft rule."""
     RULES_MANAGE = "rules:manage"
     """Create, change, retire, import and export earning rules."""
+    COUPONS_READ = "coupons:read"
+    """See coupon templates, packs, batches and the coupon reports."""
+    COUPONS_MANAGE = "coupons:manage"
+    """Design templates and packs, generate batches of codes, issue coupons to members."""
+    COUPONS_VERIFY = "coupons:verify"
+    """Verify (核销) a standalone voucher at a station (station-bound staff: their own)."""
+    COUPONS_PARTNER_VERIFY = "coupons:partner_verify"
+    """Verify the partner's own coupons and record the settlement price (partner accounts)."""
 
 
 _EVERYONE_IN_OPERATIONS = {Permission.STATIONS_READ}
@@ -75,6 +83,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.TAGS_MANAGE,
             Permission.RULES_READ,
             Permission.RULES_MANAGE,
+            Permission.COUPONS_READ,
+            Permission.COUPONS_MANAGE,
         }
     ),
     Role.FINANCE: frozenset(
@@ -84,6 +94,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.POINTS_APPROVE,
             Permission.REPORTS_FINANCE,
             Permission.RULES_READ,
+            Permission.COUPONS_READ,
         }
     ),
     Role.SERVICE: frozenset(
@@ -108,11 +119,19 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.MEMBERS_READ,
             Permission.MEMBERS_WRITE,
             Permission.PLATES_TRANSFER,
+            Permission.COUPONS_VERIFY,
         }
     ),
-    Role.ATTENDANT: frozenset({*_EVERYONE_IN_OPERATIONS, Permission.MEMBERS_READ, Permission.MEMBERS_WRITE}),
+    Role.ATTENDANT: frozenset(
+        {
+            *_EVERYONE_IN_OPERATIONS,
+            Permission.MEMBERS_READ,
+            Permission.MEMBERS_WRITE,
+            Permission.COUPONS_VERIFY,
+        }
+    ),
     Role.AGENT: frozenset({*_EVERYONE_IN_OPERATIONS, Permission.MEMBERS_READ, Permission.MEMBERS_WRITE}),
-    Role.PARTNER: frozenset(),
+    Role.PARTNER: frozenset({Permission.COUPONS_PARTNER_VERIFY}),
 }
 
 

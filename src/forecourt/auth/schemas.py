@@ -29,6 +29,7 @@ class StaffRead(BaseModel):
     display_name: str
     role: Role
     station: str | None = None
+    partner_code: str | None = None
     is_active: bool
     created_at: datetime
     last_login_at: datetime | None
@@ -48,6 +49,9 @@ class StaffCreate(BaseModel):
         default=None, description="Station code; required for station_manager and attendant"
     )
     display_name: str = Field(default="", max_length=100)
+    partner_code: str | None = Field(
+        default=None, min_length=1, max_length=40, description="Partner accounts only"
+    )
 
 
 class StaffUpdate(BaseModel):

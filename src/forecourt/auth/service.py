@@ -89,12 +89,15 @@ def create_user(
     role: str,
     station_id: uuid.UUID | None = None,
     display_name: str = "",
+    partner_code: str | None = None,
 ) -> StaffUser:
     username = username.strip().lower()
     if not username:
         raise InvalidStaffAccount("A username is required.")
     _check_password(password)
     parsed_role = _check_role_and_station(role, station_id)
+    if partner_code and parsed_role is not Role.PARTNER:
+        raise InvalidStaffAccount("Only a partner account names a partner.")
     if repository.get_user_by_username(session, username) is not None:
         raise UsernameTaken(username=username)
     user = StaffUser(
@@ -104,6 +107,7 @@ def create_user(
         password_hash=hash_password(password),
         role=parsed_role.value,
         station_id=station_id,
+        partner_code=partner_code,
         is_active=True,
         created_at=utcnow(),
     )
@@ -264,6 +268,7 @@ def authenticate(session: Session, bearer_token: str, *, ip: str | None = None) 
         label=user.username,
         role=user.role,
         station_id=user.station_id,
+        partner_code=user.partner_code,
         permissions=permissions_of(user.role),
         ip=ip,
     )

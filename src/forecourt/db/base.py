@@ -33,6 +33,7 @@ def import_all_models() -> None:
     """Import every context's models so ``Base.metadata`` is complete (Alembic, schema checks)."""
     import forecourt.audit.models
     import forecourt.auth.models
+    import forecourt.coupons.models
     import forecourt.db.idempotency
     import forecourt.db.outbox
     import forecourt.devices.models

@@ -41,7 +41,8 @@ def downgrade(engine: Engine, revision: str) -> None:
 
 
 def install_defaults(engine: Engine) -> None:
-    """What a new database starts with: brand, grades, the default tiers and earning rules."""
+    """What a new database starts with: brand, grades, the default tiers, earning rules and coupons."""
+    from forecourt.coupons import templates as coupons
     from forecourt.db.session import Database
     from forecourt.rules import service as rules
     from forecourt.stations import service as stations
@@ -51,6 +52,7 @@ def install_defaults(engine: Engine) -> None:
         stations.install_defaults(session)
         tiers.install_defaults(session)
         rules.install_defaults(session)
+        coupons.install_defaults(session)
 
 
 def migrate(engine: Engine) -> None:

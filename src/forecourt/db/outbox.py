@@ -95,7 +95,7 @@ class _Subscription:
 
 
 _subscriptions: dict[str, list[_Subscription]] = {}
-SUBSCRIBER_MODULES = ("forecourt.rules.rewards",)
+SUBSCRIBER_MODULES = ("forecourt.rules.rewards", "forecourt.coupons.issuance")
 """Modules whose import subscribes handlers (imported before the first dispatch)."""
 
 

@@ -30,6 +30,7 @@ JOB_MODULES = (
     "forecourt.ledger.jobs",
     "forecourt.tiers.jobs",
     "forecourt.pos.jobs",
+    "forecourt.coupons.jobs",
 )
 
 

@@ -18,6 +18,8 @@ class Actor:
     station_id: uuid.UUID | None = None
     """Set for staff bound to one station (managers, attendants): they act on that station alone."""
     permissions: frozenset[str] = field(default_factory=frozenset)
+    partner_code: str | None = None
+    """Set for partner accounts: the partner whose coupons they verify."""
     ip: str | None = None
 
     def may_act_on_station(self, station_id: uuid.UUID) -> bool:

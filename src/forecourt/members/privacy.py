@@ -58,6 +58,7 @@ SECTION_MODULES = (
     "forecourt.ledger.member_export",
     "forecourt.tiers.member_export",
     "forecourt.rules.member_export",
+    "forecourt.coupons.member_export",
     "forecourt.pos.member_export",
 )
 """Modules of other contexts whose import registers their sections."""

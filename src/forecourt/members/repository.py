@@ -178,3 +178,20 @@ def count_active_plates(session: Session, member_id: uuid.UUID) -> int:
 def delete_rows_of(session: Session, model: type, member_column: str, member_id: uuid.UUID) -> int:
     result = session.execute(delete(model).where(getattr(model, member_column) == member_id))
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def ids_with_birthday_on(session: Session, month: int, days: Sequence[int]) -> list[uuid.UUID]:
+    """Active members born on one of ``days`` of ``month`` (any year)."""
+    from sqlalchemy import extract
+
+    return list(
+        session.scalars(
+            select(Member.id)
+            .where(
+                Member.status == "active",
+                extract("month", Member.birthday) == month,
+                extract("day", Member.birthday).in_(list(days)),
+            )
+            .order_by(Member.id)
+        )
+    )

@@ -5,10 +5,11 @@ The basket goes through named stages in a fixed order::
     tier_discount → coupons → points → wallet
 
 Each stage reads and changes one ``Checkout``: discounts are recorded per line with their source,
-so every later stage sees what remains of each line. The coupons and wallet contexts replace their
-stage (``set_stage``) when they land; until then the coupons stage refuses explicit coupon ids and
-the wallet stage pays nothing. Money is integer fen, rounded half-up; points redeemed are whole
-hundreds (100 points = ¥1) and never more than what is payable.
+so every later stage sees what remains of each line. The coupons stage applies the coupons named
+in the request, or with ``"auto"`` the combination that saves the member most together with the
+points redeemed after it (``forecourt.coupons.domain``). The wallet context replaces its stage
+(``set_stage``) when it lands; until then the wallet pays nothing. Money is integer fen, rounded
+half-up; points redeemed are whole hundreds (100 points = ¥1) and never more than what is payable.
 """
 
 from __future__ import annotations
@@ -19,8 +20,16 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
 
+from forecourt.coupons.domain import (
+    Applied,
+    CouponOffer,
+    CouponRefused,
+    Item,
+    apply_chosen,
+    best_combination,
+)
+from forecourt.coupons.errors import CouponExpired, CouponNotApplicable, CouponNotFound
 from forecourt.pos.errors import (
-    CouponNotFound,
     InsufficientPointsForRedemption,
     InvalidPointsAmount,
     PointsExceedPayable,
@@ -115,7 +124,9 @@ class Checkout:
     lines: list[Line]
     shopper: Shopper | None
     redeem: Redemption
+    coupon_offer: CouponOffer | None = None
     discounts: list[Discount] = field(default_factory=list)
+    coupons_applied: list[Applied] = field(default_factory=list)
     points_redeemed: int = 0
     wallet_principal_fen: int = 0
     wallet_bonus_fen: int = 0
@@ -183,10 +194,65 @@ def tier_discount(checkout: Checkout) -> None:
             )
 
 
-def no_coupons(checkout: Checkout) -> None:
-    """Until the coupons context lands: nothing to apply, and an explicit coupon id is unknown."""
-    if isinstance(checkout.redeem.coupons, list) and checkout.redeem.coupons:
-        raise CouponNotFound(coupon_id=str(checkout.redeem.coupons[0]))
+def apply_coupons(checkout: Checkout) -> None:
+    """Coupons after the tier discount, before points (SPEC §5). Named coupons are used exactly or
+    refused with the reason; ``auto`` picks the best combination with the points that follow."""
+    wanted = checkout.redeem.coupons
+    offer = checkout.coupon_offer
+    if not wanted:
+        return
+    if offer is None:
+        if isinstance(wanted, list):
+            raise CouponNotFound(coupon_id=str(wanted[0]))
+        return
+    items = [
+        Item(
+            line_id=line.line_id,
+            kind=line.kind,
+            category=line.category,
+            net_fen=line.net_fen,
+            unit_price_fen=line.unit_price_fen,
+            grade=line.grade,
+            sku=line.sku,
+            liters=line.liters,
+        )
+        for line in checkout.lines
+    ]
+    if wanted == "auto":
+        available = checkout.shopper.points_available if checkout.shopper else 0
+        chosen = best_combination(
+            offer.held,
+            offer.occasion,
+            items,
+            offer.max_per_order,
+            points_value=lambda payable: points_value_fen(checkout.redeem.points, available, payable),
+            points_ceiling=points_value_fen("auto", available, checkout.payable_fen) or 0,
+        )
+    else:
+        try:
+            chosen = apply_chosen(offer.chosen, offer.occasion, items, offer.max_per_order)
+        except CouponRefused as refused:
+            coupon_id = str(refused.refusal.coupon.id)
+            if refused.refusal.reason == "expired":
+                raise CouponExpired(coupon_id=coupon_id) from None
+            raise CouponNotApplicable(coupon_id=coupon_id, reason=refused.refusal.reason) from None
+    lines = {line.line_id: line for line in checkout.lines}
+    for applied in chosen:
+        for line_id, amount in applied.by_line.items():
+            checkout.discount(lines[line_id], "coupon", str(applied.coupon.id), amount, applied.coupon.title)
+    checkout.coupons_applied = chosen
+
+
+def points_value_fen(wanted: Literal["auto"] | int, available: int, payable_fen: int) -> int | None:
+    """What redeemed points will pay of ``payable_fen`` (None: an explicit number exceeds it)."""
+    payable_points = payable_fen * POINTS_PER_YUAN // 100 // POINT_STEP * POINT_STEP
+    if wanted == "auto":
+        points = min(available, payable_points) // POINT_STEP * POINT_STEP
+    elif wanted > payable_points:
+        return None
+    else:
+        points = wanted
+    return max(points, 0) * 100 // POINTS_PER_YUAN
 
 
 def redeem_points(checkout: Checkout) -> None:
@@ -226,14 +292,14 @@ def no_wallet(checkout: Checkout) -> None:
 STAGE_ORDER = ("tier_discount", "coupons", "points", "wallet")
 _stages: dict[str, Stage] = {
     "tier_discount": tier_discount,
-    "coupons": no_coupons,
+    "coupons": apply_coupons,
     "points": redeem_points,
     "wallet": no_wallet,
 }
 
 
 def set_stage(name: str, stage: Stage) -> None:
-    """Replace a stage (the coupons and wallet contexts plug in here)."""
+    """Replace a stage (the wallet context plugs in here)."""
     if name not in STAGE_ORDER:
         raise KeyError(name)
     _stages[name] = stage

@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
+from forecourt.coupons import redemption as coupons
 from forecourt.db.idempotency import Idempotent, idempotency
 from forecourt.db.session import api_router, get_session
 from forecourt.devices.dependencies import device_access
@@ -18,7 +19,7 @@ from forecourt.members import identify as members_identify
 from forecourt.members import repository as members_repository
 from forecourt.members import service as members
 from forecourt.members.facts import facts_of
-from forecourt.members.schemas import IdentifyRequest, IdentifyResponse, Points, PosMember, TierRef
+from forecourt.members.schemas import IdentifyRequest, IdentifyResponse, Points, PosCoupon, PosMember, TierRef
 from forecourt.pos import prepay, refunds, service
 from forecourt.pos.errors import DeviceStationMismatch
 from forecourt.pos.schemas import (
@@ -81,8 +82,10 @@ def identify(
     if station.id != device.station_id:
         raise DeviceStationMismatch(station=body.station)
     pii = request.app.state.pii
-    member = members_identify.identify(session, pii, body.identifier.type, body.identifier.value, utcnow())
+    now = utcnow()
+    member = members_identify.identify(session, pii, body.identifier.type, body.identifier.value, now)
     facts = facts_of(session, member)
+    here = coupons.occasion(now, station.code, stations.region_code_of(session, station), facts.tier_code)
     return IdentifyResponse(
         member=PosMember(
             id=member.id,
@@ -93,7 +96,10 @@ def identify(
             wallet_balance_fen=facts.wallet_balance_fen,
             plates=[row.plate for row in members_repository.plates_of(session, member.id)],
         ),
-        coupons=[],
+        coupons=[
+            PosCoupon(id=c.id, title=c.title, kind=c.terms.kind, expires_at=c.expires_at)
+            for c in coupons.usable_now(session, member.id, here)
+        ],
     )
 
 

@@ -48,11 +48,6 @@ class PointsExceedPayable(InvalidRequest):
     default_message = "That many points would pay more than the amount payable."
 
 
-class CouponNotFound(NotFound):
-    code = "coupon_not_found"
-    default_message = "No coupon of this member has that id."
-
-
 class DuplicatePosTransaction(Conflict):
     code = "duplicate_pos_txn_id"
     default_message = (

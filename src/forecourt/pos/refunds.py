@@ -18,6 +18,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from forecourt.coupons import redemption as coupons
 from forecourt.db.outbox import publish
 from forecourt.devices.service import DeviceIdentity
 from forecourt.errors import InvalidRequest
@@ -34,6 +35,7 @@ from forecourt.pos.schemas import (
     RefundRequest,
     RefundResult,
     RefundSummary,
+    ReturnedCoupon,
     Transaction,
 )
 from forecourt.pos.service import member_after, sale_of_station
@@ -169,6 +171,7 @@ def refund(
         )
         rewards.after_refund(session, signer, actor, sale.id, full=full, occurred_at=now)
 
+    returned = coupons.return_for_refund(session, sale.id, now) if full else []
     summary = RefundSummary(
         id=refund_id,
         created_at=now,
@@ -183,6 +186,7 @@ def refund(
             for p in payments
             if shares[str(p.id)]
         ],
+        coupons=[ReturnedCoupon(coupon_id=coupon_id, status=status) for coupon_id, status in returned],
     )
     session.add(
         SaleRefund(

@@ -165,6 +165,11 @@ class RefundedLine(BaseModel):
     amount_fen: int
 
 
+class ReturnedCoupon(BaseModel):
+    coupon_id: uuid.UUID
+    status: str
+
+
 class RefundSummary(BaseModel):
     id: uuid.UUID
     created_at: datetime
@@ -175,6 +180,8 @@ class RefundSummary(BaseModel):
     points_returned: int
     lines: list[RefundedLine]
     payments: list[PaymentResult]
+    coupons: list[ReturnedCoupon] = Field(default_factory=list)
+    """Coupons the sale used, when it is refunded in full: ``available`` again or ``refunded_expired``."""
 
 
 class Transaction(Quote):

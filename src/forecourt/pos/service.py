@@ -16,6 +16,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from forecourt.coupons import redemption as coupons
 from forecourt.db.outbox import publish
 from forecourt.db.upsert import insert_for
 from forecourt.devices.service import DeviceIdentity
@@ -163,6 +164,7 @@ def _price_lines(
 def _basket_facts(
     session: Session,
     station: Station,
+    region: str,
     member: Member | None,
     tier: TierLevel | None,
     at: datetime,
@@ -175,7 +177,7 @@ def _basket_facts(
         tags = tuple(tag.code for tag, _ in members_repository.tags_of(session, member.id))
     return BasketFacts(
         station=station.code,
-        region=stations.region_code_of(session, station),
+        region=region,
         occurred_at=at,
         local_time=local,
         is_holiday=holiday,
@@ -239,6 +241,14 @@ def price_basket(
             points_available=shopper.points_available,
             points_pending=shopper.points_pending,
         )
+    region = stations.region_code_of(session, station)
+    offer = (
+        coupons.offer(
+            session, member.id, body.redeem.coupons, coupons.occasion(at, station.code, region, tier.code)
+        )
+        if member is not None and tier is not None
+        else None
+    )
     basket = checkout.run(
         Checkout(
             lines=_price_lines(session, station, body, at, fixed_prices),
@@ -246,11 +256,12 @@ def price_basket(
             redeem=Redemption(
                 coupons=body.redeem.coupons, points=body.redeem.points, wallet=body.redeem.wallet
             ),
+            coupon_offer=offer,
         )
     )
     active_rules = rule_set or rules.rule_set(session)
     earning = active_rules.earn(
-        _basket_facts(session, station, member, tier, at, active_rules), line_facts(basket)
+        _basket_facts(session, station, region, member, tier, at, active_rules), line_facts(basket)
     )
     return Priced(station, at, member, tier, basket, active_rules, earning)
 
@@ -451,6 +462,16 @@ def _member_side(
     member, tier = who
     station = priced.station.code
     meta: dict[str, object] = {"sale_id": str(sale.id), "pos_txn_id": body.pos_txn_id}
+    if basket.coupons_applied:
+        coupons.use(
+            session,
+            basket.coupons_applied,
+            member_id=member.id,
+            sale_id=sale.id,
+            station=station,
+            used_by=actor.label,
+            at=priced.occurred_at,
+        )
     if basket.points_redeemed:
         sale.redeem_posting_id = points.spend(
             session,

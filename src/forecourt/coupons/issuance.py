@@ -1,0 +1,469 @@
+"""Issuing coupons (C3, C7): claims, batches of printed codes, campaigns, packs, points exchange,
+birthday coupons and coupons granted by earning rules.
+
+Every coupon comes out of ``issue``, which takes stock and the member's slot in the caller's
+transaction (see ``coupons.models``): under any concurrency a template never exceeds its stock and
+a member never exceeds the per-member limit. Automatic issues carry a ``source_key`` and happen at
+most once per key. When stock is gone a claim is refused by a plain read first, so a burst of late
+claims costs no writes.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import secrets
+import uuid
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session
+
+from forecourt.audit import service as audit
+from forecourt.coupons import templates
+from forecourt.coupons.errors import (
+    CouponBatchNotFound,
+    CouponCodeTaken,
+    CouponLimitReached,
+    CouponNotClaimable,
+    CouponNotExchangeable,
+    CouponNotFound,
+    CouponOutOfStock,
+    InvalidCouponTemplate,
+)
+from forecourt.coupons.models import Coupon, CouponBatch, CouponStock, CouponTemplate
+from forecourt.coupons.schemas import BatchCreate, IssueRequest, IssueResult, PackItem
+from forecourt.db.outbox import Event, subscribe
+from forecourt.db.upsert import insert_for
+from forecourt.errors import AppError
+from forecourt.kit.actor import Actor
+from forecourt.kit.clock import chain_zone, to_chain_time, utcnow
+from forecourt.kit.ids import new_id
+from forecourt.ledger import points
+from forecourt.ledger.chain import Signer
+from forecourt.members import tags as member_tags
+from forecourt.rules.hooks import HookContext, register_hook
+
+MEMBER_DAY = 8
+"""The member day: the 8th of each month (SPEC §5)."""
+CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+CODE_LENGTH = 12
+"""12 Crockford base-32 characters: 60 random bits, so codes cannot be guessed or enumerated."""
+
+
+def new_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def normalise_code(code: str) -> str:
+    """What a member types or a scanner reads: spaces and dashes dropped, upper case, O→0, I/L→1."""
+    cleaned = "".join(code.split()).replace("-", "").upper()
+    return cleaned.translate(str.maketrans("OIL", "011"))
+
+
+def stock_period(template: CouponTemplate, now: datetime) -> str:
+    """Member-day coupons count stock and limits per month; others over the template's life."""
+    return f"{to_chain_time(now):%Y-%m}" if template.member_day else ""
+
+
+def validity(template: CouponTemplate, now: datetime) -> tuple[datetime, datetime]:
+    """[valid_from, expires_at) of a coupon issued now: N days from the claim (to the end of the
+    N-th day, chain time), or the template's dates; never past the template's ``valid_until``."""
+    start = max(now, template.valid_from) if template.valid_from else now
+    if template.valid_days:
+        local = to_chain_time(now)
+        last_day = local.date() + timedelta(days=template.valid_days)
+        end = datetime(last_day.year, last_day.month, last_day.day, tzinfo=chain_zone())
+        if template.valid_until is not None:
+            end = min(end, template.valid_until)
+    elif template.valid_until is not None:
+        end = template.valid_until
+    else:  # refused when the template was written
+        raise InvalidCouponTemplate(template=template.code, problems=["no validity"])
+    return start, end
+
+
+def take_stock(session: Session, template: CouponTemplate, period: str, count: int) -> None:
+    """Count ``count`` more coupons of the template, or raise ``coupon_out_of_stock``."""
+    total = template.total_stock
+    if total is not None:
+        issued = session.scalar(
+            select(CouponStock.issued).where(
+                CouponStock.template_id == template.id, CouponStock.period == period
+            )
+        )
+        if (issued or 0) + count > total:
+            raise CouponOutOfStock(template=template.code, left=max(total - (issued or 0), 0))
+    statement = (
+        insert_for(session, CouponStock)
+        .values(template_id=template.id, period=period, issued=count)
+        .on_conflict_do_update(
+            index_elements=["template_id", "period"],
+            set_={"issued": CouponStock.issued + count},
+            where=None if total is None else CouponStock.issued + count <= total,
+        )
+        .returning(CouponStock.issued)
+    )
+    if session.execute(statement).scalar() is None:
+        raise CouponOutOfStock(template=template.code, left=0)
+
+
+def _give_back_stock(session: Session, template: CouponTemplate, period: str, count: int) -> None:
+    session.execute(
+        update(CouponStock)
+        .where(CouponStock.template_id == template.id, CouponStock.period == period)
+        .values(issued=CouponStock.issued - count)
+    )
+
+
+def issue(
+    session: Session,
+    template: CouponTemplate,
+    member_id: uuid.UUID,
+    *,
+    channel: str,
+    now: datetime,
+    source_key: str | None = None,
+) -> tuple[Coupon, bool]:
+    """One coupon of ``template`` to the member. Returns it and whether it is new (an issue under a
+    ``source_key`` that already happened returns the first coupon). Raises ``coupon_out_of_stock``,
+    ``coupon_limit_reached`` or ``coupon_not_claimable`` (retired), changing nothing."""
+    if source_key is not None:
+        existing = session.scalar(select(Coupon).where(Coupon.source_key == source_key))
+        if existing is not None:
+            return existing, False
+    if template.status != "active":
+        raise CouponNotClaimable(template=template.code, reason="retired")
+    period = stock_period(template, now)
+    limit = template.per_member_limit
+    valid_from, expires_at = validity(template, now)
+    for _attempt in range(3):
+        slot: int | None = None
+        if limit is not None:
+            held = session.scalar(
+                select(func.count())
+                .select_from(Coupon)
+                .where(
+                    Coupon.template_id == template.id,
+                    Coupon.member_id == member_id,
+                    Coupon.claim_period == period,
+                    Coupon.claim_slot.is_not(None),
+                )
+            )
+            if (held or 0) >= limit:
+                raise CouponLimitReached(template=template.code, limit=limit)
+            slot = (held or 0) + 1
+        take_stock(session, template, period, 1)
+        coupon_id = new_id()
+        inserted = session.execute(
+            insert_for(session, Coupon)
+            .values(
+                id=coupon_id,
+                template_id=template.id,
+                batch_id=None,
+                member_id=member_id,
+                code=new_code(),
+                status="available",
+                channel=channel,
+                source_key=source_key,
+                claim_period=period,
+                claim_slot=slot,
+                issued_at=now,
+                claimed_at=now,
+                valid_from=valid_from,
+                expires_at=expires_at,
+            )
+            .on_conflict_do_nothing()
+            .returning(Coupon.id)
+        ).scalar()
+        if inserted is not None:
+            return session.get_one(Coupon, coupon_id), True
+        _give_back_stock(session, template, period, 1)
+        if source_key is not None:
+            existing = session.scalar(select(Coupon).where(Coupon.source_key == source_key))
+            if existing is not None:
+                return existing, False
+    raise CouponLimitReached(template=template.code, limit=limit)
+
+
+# --- the member's own claims -------------------------------------------------------------------------
+
+
+def claim_refusal(template: CouponTemplate, now: datetime) -> str | None:
+    if template.status != "active":
+        return "retired"
+    if not template.claimable:
+        return "not_claimable"
+    if template.claim_from and now < template.claim_from:
+        return "not_open_yet"
+    if template.claim_until and now >= template.claim_until:
+        return "closed"
+    if template.member_day and to_chain_time(now).day != MEMBER_DAY:
+        return "not_member_day"
+    return None
+
+
+def claim(session: Session, actor: Actor, member_id: uuid.UUID, code: str, now: datetime) -> Coupon:
+    """领取: the member takes a coupon from the coupon centre (member day: only on the 8th)."""
+    template = templates.get_template(session, code)
+    reason = claim_refusal(template, now)
+    if reason is not None:
+        raise CouponNotClaimable(template=template.code, reason=reason)
+    coupon, _ = issue(
+        session, template, member_id, channel="member_day" if template.member_day else "claim", now=now
+    )
+    return coupon
+
+
+def redeem_code(session: Session, member_id: uuid.UUID, code: str, now: datetime) -> Coupon:
+    """A member types or scans a printed batch code: the coupon becomes theirs."""
+    row = session.execute(
+        select(Coupon, CouponTemplate)
+        .join(CouponTemplate, CouponTemplate.id == Coupon.template_id)
+        .where(Coupon.code == normalise_code(code))
+    ).first()
+    if row is None:
+        raise CouponNotFound(code="***")
+    coupon, template = row
+    valid_from, expires_at = validity(template, now)
+    claimed = session.execute(
+        update(Coupon)
+        .where(Coupon.id == coupon.id, Coupon.status == "unclaimed")
+        .values(
+            member_id=member_id,
+            status="available",
+            claimed_at=now,
+            valid_from=valid_from,
+            expires_at=expires_at,
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    if claimed != 1:
+        raise CouponCodeTaken()
+    session.refresh(coupon)
+    return coupon
+
+
+def exchange(
+    session: Session, signer: Signer, actor: Actor, member_id: uuid.UUID, code: str, now: datetime
+) -> Coupon:
+    """Buy a coupon with points (5,000 points: a car wash)."""
+    template = templates.get_template(session, code)
+    if not template.points_price:
+        raise CouponNotExchangeable(template=template.code)
+    coupon, _ = issue(session, template, member_id, channel="exchange", now=now)
+    points.spend(
+        session,
+        signer,
+        actor,
+        member_id,
+        template.points_price,
+        reason="coupon.exchange",
+        idempotency_key=f"coupon:{coupon.id}:exchange",
+        occurred_at=now,
+        meta={"coupon_id": str(coupon.id), "template": template.code},
+    )
+    return coupon
+
+
+# --- staff issues -------------------------------------------------------------------------------------
+
+
+def create_batch(session: Session, actor: Actor, code: str, body: BatchCreate) -> CouponBatch:
+    """Codes for print or a partner: stock is taken for all of them now."""
+    template = templates.get_template(session, code, lock=True)
+    if template.status != "active":
+        raise CouponNotClaimable(template=template.code, reason="retired")
+    now = utcnow()
+    take_stock(session, template, "", body.size)
+    batch = CouponBatch(
+        id=new_id(),
+        template_id=template.id,
+        channel=body.channel,
+        size=body.size,
+        note=body.note,
+        created_at=now,
+        created_by=actor.label,
+    )
+    session.add(batch)
+    session.flush()
+    absolute = template.valid_days is None
+    valid_from, expires_at = validity(template, now) if absolute else (None, None)
+    rows = [
+        {
+            "id": new_id(),
+            "template_id": template.id,
+            "batch_id": batch.id,
+            "member_id": None,
+            "code": new_code(),
+            "status": "unclaimed",
+            "channel": body.channel,
+            "source_key": None,
+            "claim_period": "",
+            "claim_slot": None,
+            "issued_at": now,
+            "claimed_at": None,
+            "valid_from": valid_from,
+            "expires_at": expires_at,
+        }
+        for _ in range(body.size)
+    ]
+    for start in range(0, len(rows), 5000):
+        session.execute(insert(Coupon), rows[start : start + 5000])
+    audit.record(
+        session,
+        actor,
+        "coupon_batch.create",
+        "coupon_batch",
+        batch.id,
+        after={"template": template.code, "size": body.size, "channel": body.channel},
+    )
+    return batch
+
+
+def get_batch(session: Session, batch_id: uuid.UUID) -> tuple[CouponBatch, str, int]:
+    row = session.execute(
+        select(CouponBatch, CouponTemplate.code)
+        .join(CouponTemplate, CouponTemplate.id == CouponBatch.template_id)
+        .where(CouponBatch.id == batch_id)
+    ).first()
+    if row is None:
+        raise CouponBatchNotFound(batch_id=str(batch_id))
+    claimed = session.scalar(
+        select(func.count())
+        .select_from(Coupon)
+        .where(Coupon.batch_id == batch_id, Coupon.status != "unclaimed")
+    )
+    return row[0], row[1], int(claimed or 0)
+
+
+def batch_codes_csv(session: Session, actor: Actor, batch_id: uuid.UUID) -> str:
+    """The batch's codes for the printer (each export is audited: the codes are bearer values)."""
+    batch, template_code, _ = get_batch(session, batch_id)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["code", "template", "status", "expires_at"])
+    for coupon_code, status, expires_at in session.execute(
+        select(Coupon.code, Coupon.status, Coupon.expires_at)
+        .where(Coupon.batch_id == batch.id)
+        .order_by(Coupon.code)
+    ):
+        writer.writerow([coupon_code, template_code, status, expires_at.isoformat() if expires_at else ""])
+    audit.record(session, actor, "coupon_batch.export", "coupon_batch", batch.id, after={"rows": batch.size})
+    return out.getvalue()
+
+
+def issue_to_members(session: Session, actor: Actor, code: str, body: IssueRequest) -> IssueResult:
+    """A campaign: one coupon to each member named (or tagged), at most once per campaign."""
+    template = templates.get_template(session, code)
+    member_ids = list(dict.fromkeys(body.member_ids))
+    if body.tag:
+        member_ids += [m for m in member_tags.members_with_tag(session, body.tag) if m not in set(member_ids)]
+    now = utcnow()
+    issued = already = 0
+    refused: dict[str, int] = {}
+    for member_id in member_ids:
+        try:
+            _, new = issue(
+                session,
+                template,
+                member_id,
+                channel=body.channel,
+                now=now,
+                source_key=f"campaign:{body.campaign}:{template.code}:{member_id}",
+            )
+        except (CouponOutOfStock, CouponLimitReached, CouponNotClaimable) as exc:
+            refused[exc.code] = refused.get(exc.code, 0) + 1
+            continue
+        issued += new
+        already += not new
+    audit.record(
+        session,
+        actor,
+        "coupon.issue",
+        "coupon_template",
+        template.id,
+        after={"campaign": body.campaign, "issued": issued, "already": already, "refused": refused},
+    )
+    return IssueResult(issued=issued, already_issued=already, refused=refused)
+
+
+def issue_pack(
+    session: Session, pack_code: str, member_id: uuid.UUID, *, source: str, now: datetime
+) -> list[Coupon]:
+    """Every coupon of a pack, once per ``source`` (a template out of stock is skipped)."""
+    pack = templates.get_pack(session, pack_code)
+    issued: list[Coupon] = []
+    for raw in pack.items:
+        item = PackItem.model_validate(raw)
+        template = templates.get_template(session, item.template)
+        for index in range(item.count):
+            try:
+                coupon, _ = issue(
+                    session,
+                    template,
+                    member_id,
+                    channel="pack",
+                    now=now,
+                    source_key=f"{source}:{template.code}:{index}",
+                )
+            except (CouponOutOfStock, CouponLimitReached, CouponNotClaimable):
+                continue
+            issued.append(coupon)
+    return issued
+
+
+@subscribe("member.registered", name="coupons.new_member_pack")
+def new_member_pack(session: Session, event: Event) -> None:
+    """The ¥188 new-member pack, issued once on registration [seed 002]."""
+    member_id = uuid.UUID(event.payload["member_id"])
+    try:
+        issue_pack(
+            session,
+            templates.NEW_MEMBER_PACK,
+            member_id,
+            source=f"pack:{templates.NEW_MEMBER_PACK}:{member_id}",
+            now=event.occurred_at,
+        )
+    except AppError:  # the pack was removed: nothing to give
+        return
+
+
+def grant_from_rule(session: Session, context: HookContext, params: Mapping[str, Any]) -> None:
+    """The ``coupon.grant`` rule action: ``{"template": CODE}``, once per rule and sale."""
+    template = templates.get_template(session, str(params["template"]))
+    try:
+        issue(
+            session,
+            template,
+            context.member_id,
+            channel="rule",
+            now=context.occurred_at,
+            source_key=f"rule:{context.rule_code}:{context.source}:{template.code}",
+        )
+    except (CouponOutOfStock, CouponLimitReached, CouponNotClaimable):
+        return  # a promotion that ran out never fails the sale
+
+
+register_hook("coupon.grant", grant_from_rule)
+
+
+def issue_birthday_coupons(session: Session, member_ids: list[uuid.UUID], year: int, now: datetime) -> int:
+    template = templates.get_template(session, templates.BIRTHDAY_TEMPLATE)
+    count = 0
+    for member_id in member_ids:
+        try:
+            _, new = issue(
+                session,
+                template,
+                member_id,
+                channel="birthday",
+                now=now,
+                source_key=f"birthday:{year}:{member_id}",
+            )
+        except (CouponOutOfStock, CouponLimitReached, CouponNotClaimable):
+            continue
+        count += new
+    return count
