@@ -74,7 +74,7 @@ def _named(
             select(Coupon, CouponTemplate)
             .join(CouponTemplate, CouponTemplate.id == Coupon.template_id)
             .where(Coupon.id.in_(list(ids)), Coupon.member_id == member_id)
-        ).tuples()
+        )
     }
     named: list[HeldCoupon] = []
     for coupon_id in dict.fromkeys(ids):
