@@ -251,6 +251,24 @@ def test_auto_prefers_the_coupon_that_expires_first_among_equals(
     assert coupon_now(session, two.id).status == "available"
 
 
+def test_auto_spends_coupons_before_points_when_either_could_pay_the_sale(
+    terminal: Terminal, member: MakeMember, session: Session, signer: Signer
+) -> None:
+    regular = member()
+    earn_points(session, signer, regular.id, 50_000)
+    coupon = give_coupon(
+        session, regular, make_template(session, terms={"amount_off_fen": 2000}).code, utcnow()
+    )
+    quoted = terminal.quote(
+        with_coupons(terminal, regular, fuel("92", "10.00"), coupons="auto", points="auto")
+    )
+    assert quoted.status_code == 200, quoted.json()
+    # ¥75.00 either way: the coupon takes ¥20.00 and 5,500 points the rest, keeping 2,000 points
+    assert coupon_lines(quoted.json()) == [(str(coupon.id), "1", 2000)]
+    assert quoted.json()["points_redeemed"] == 5_500
+    assert quoted.json()["due_fen"] == 0
+
+
 def test_auto_with_no_usable_coupon_prices_the_basket_without_coupons(
     terminal: Terminal, member: MakeMember, session: Session
 ) -> None:
@@ -337,6 +355,19 @@ def other_weekdays() -> list[int]:
     return [day for day in range(1, 8) if day != today]
 
 
+def template_for(reason: str, terms: dict[str, Any] | None) -> dict[str, Any]:
+    if reason == "wrong_day":
+        return {"terms": {"amount_off_fen": 1000, "weekdays": other_weekdays()}}
+    if reason == "not_yet_valid":
+        now = utcnow()
+        return {
+            "valid_days": None,
+            "valid_from": now + timedelta(days=2),
+            "valid_until": now + timedelta(days=30),
+        }
+    return {"terms": terms}
+
+
 @pytest.mark.parametrize(
     ("reason", "terms", "line"),
     [
@@ -344,6 +375,8 @@ def other_weekdays() -> list[int]:
         ("wrong_station", {"amount_off_fen": 1000, "stations": ["NOWHERE1"]}, fuel("92", "20.00")),
         ("below_threshold", {"amount_off_fen": 3000, "threshold_fen": 20_000}, fuel("92", "20.00")),
         ("wrong_day", None, fuel("92", "20.00")),
+        ("wrong_tier", {"amount_off_fen": 1000, "tiers": ["gold", "diamond"]}, fuel("92", "20.00")),
+        ("not_yet_valid", None, fuel("92", "20.00")),
         ("wrong_category", {"amount_off_fen": 1000, "categories": ["car_wash"]}, fuel("92", "20.00")),
     ],
 )
@@ -359,7 +392,7 @@ def test_a_coupon_that_does_not_fit_the_sale_is_not_applicable_with_the_reason(
     coupon = give_coupon(
         session,
         regular,
-        make_template(session, terms=terms or {"amount_off_fen": 1000, "weekdays": other_weekdays()}).code,
+        make_template(session, **template_for(reason, terms)).code,
         utcnow(),
     )
     body = with_coupons(terminal, regular, line, coupons=[coupon])
@@ -505,6 +538,8 @@ def test_a_full_refund_gives_a_still_valid_coupon_back_to_use_again(
     body = with_coupons(terminal, regular, fuel("92", "20.00"), coupons=[coupon])
     sold = terminal.commit(body)
     assert sold.status_code == 201, sold.json()
+    stored = terminal.get(f"/api/v1/pos/transactions/{sold.json()['id']}")
+    assert coupon_lines(stored.json()) == [(str(coupon.id), "1", 1000)]
 
     refunded = terminal.refund(sold.json()["id"])
     assert refunded.status_code == 200, refunded.json()

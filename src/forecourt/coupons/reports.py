@@ -4,7 +4,8 @@ Periods are chain-time dates, both ends included. The funnel counts coupons *iss
 period and follows them to their claim and use (whenever that happened), so the rates are those of
 one cohort; cost is what the used ones took off. Funding counts coupons *used* in the period:
 what each funder (HQ, station, partner) owes for its discounts, and the settlement owed to
-partners for the coupons they verified.
+partners for the coupons they verified (a partner coupon that discounted a sale was not verified by
+the partner: no settlement).
 """
 
 from __future__ import annotations
@@ -65,7 +66,8 @@ def funnel(session: Session, by: FunnelBy, date_from: date, date_to: date) -> li
 
 def funding(session: Session, date_from: date, date_to: date) -> list[FundingRow]:
     start, end = period_bounds(date_from, date_to)
-    settlement = case((CouponTemplate.funder == "partner", CouponTemplate.settlement_fen), else_=0)
+    verified_by_partner = (CouponTemplate.funder == "partner") & Coupon.used_sale_id.is_(None)
+    settlement = case((verified_by_partner, CouponTemplate.settlement_fen), else_=0)
     rows = session.execute(
         select(
             CouponTemplate.funder,
