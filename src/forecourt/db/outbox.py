@@ -269,10 +269,30 @@ def dispatch_due(
     moment = now or utcnow()
     while True:
         events = _claim(database, moment, batch)
+        unheard = [event.id for event in events if not _subscriptions.get(event.topic)]
+        if unheard:
+            _finish_unheard(database, unheard)
+            report.delivered += len(unheard)
         for event in events:
-            _dispatch_one(database, event, moment, max_attempts, report)
+            if _subscriptions.get(event.topic):
+                _dispatch_one(database, event, moment, max_attempts, report)
         if len(events) < batch:
             return report
+
+
+def _finish_unheard(database: Database, event_ids: list[uuid.UUID]) -> None:
+    """Events no handler in this process listens to (``transaction.completed`` until a relay or a
+    report subscribes) are marked dispatched together: one write for the batch, not three per event."""
+
+    def finish(session: Session) -> None:
+        session.execute(
+            update(OutboxEvent)
+            .where(OutboxEvent.id.in_(event_ids))
+            .values(dispatched_at=utcnow(), locked_until=None, lock_token=None)
+            .execution_options(synchronize_session=False)
+        )
+
+    database.run(finish)
 
 
 class OutboxWorker:
