@@ -34,7 +34,7 @@ from forecourt.coupons.schemas import (
     VerifyRequest,
     VerifyResult,
 )
-from forecourt.db.session import api_router, get_session
+from forecourt.db.session import Database, api_router, get_session
 from forecourt.devices.dependencies import device_access
 from forecourt.devices.service import DeviceIdentity
 from forecourt.errors import InvalidRequest, PermissionDenied
@@ -116,9 +116,16 @@ def get_batch(batch_id: uuid.UUID, session: SessionDep, _: Reader) -> BatchRead:
 
 
 @router.get("/coupon-batches/{batch_id}/codes.csv", response_class=PlainTextResponse)
-def batch_codes(batch_id: uuid.UUID, session: SessionDep, actor: Manager) -> PlainTextResponse:
+def batch_codes(
+    batch_id: uuid.UUID, request: Request, session: SessionDep, actor: Manager
+) -> PlainTextResponse:
+    """The batch's codes as CSV. A GET's session is read-only, so the export is audited in a
+    transaction of its own, committed before any code leaves."""
+    batch, text = issuance.batch_codes_csv(session, batch_id)
+    database: Database = request.app.state.database
+    database.run(lambda audit_session: issuance.record_codes_export(audit_session, actor, batch))
     return PlainTextResponse(
-        issuance.batch_codes_csv(session, actor, batch_id),
+        text,
         media_type="text/csv",
         headers={"Content-Disposition": f'attachment; filename="coupons-{batch_id}.csv"'},
     )

@@ -339,8 +339,9 @@ def get_batch(session: Session, batch_id: uuid.UUID) -> tuple[CouponBatch, str, 
     return row[0], row[1], int(claimed or 0)
 
 
-def batch_codes_csv(session: Session, actor: Actor, batch_id: uuid.UUID) -> str:
-    """The batch's codes for the printer (each export is audited: the codes are bearer values)."""
+def batch_codes_csv(session: Session, batch_id: uuid.UUID) -> tuple[CouponBatch, str]:
+    """The batch's codes for the printer (the caller audits each export with ``record_codes_export``:
+    the codes are bearer values)."""
     batch, template_code, _ = get_batch(session, batch_id)
     out = io.StringIO()
     writer = csv.writer(out)
@@ -351,8 +352,11 @@ def batch_codes_csv(session: Session, actor: Actor, batch_id: uuid.UUID) -> str:
         .order_by(Coupon.code)
     ):
         writer.writerow([coupon_code, template_code, status, expires_at.isoformat() if expires_at else ""])
+    return batch, out.getvalue()
+
+
+def record_codes_export(session: Session, actor: Actor, batch: CouponBatch) -> None:
     audit.record(session, actor, "coupon_batch.export", "coupon_batch", batch.id, after={"rows": batch.size})
-    return out.getvalue()
 
 
 def issue_to_members(session: Session, actor: Actor, code: str, body: IssueRequest) -> IssueResult:
