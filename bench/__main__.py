@@ -13,7 +13,13 @@ from rich.table import Table
 from bench.harness import BENCHMARKS, fresh_database
 from forecourt.kit.logging import configure_logging
 
-MODULES = ("bench.bench_foundation", "bench.bench_members", "bench.bench_ledger", "bench.bench_pos")
+MODULES = (
+    "bench.bench_foundation",
+    "bench.bench_members",
+    "bench.bench_ledger",
+    "bench.bench_pos",
+    "bench.bench_coupons",
+)
 
 
 def main() -> None:
