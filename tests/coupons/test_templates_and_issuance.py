@@ -238,6 +238,42 @@ def test_a_coupon_cannot_be_claimed_before_its_claim_window_opens_or_after_it_cl
     assert late.code not in centre
 
 
+def test_a_coupon_whose_validity_has_ended_is_no_longer_offered_or_claimed(
+    client: TestClient, session: Session, member_token: MemberLogin
+) -> None:
+    now = utcnow()
+    ended = make_template(
+        session,
+        claimable=True,
+        valid_days=None,
+        valid_from=(now - timedelta(days=30)).isoformat(),
+        valid_until=(now - timedelta(days=1)).isoformat(),
+    )
+    response = claim(client, member_token, ended.code)
+    assert response.status_code == 409
+    assert error_of(response)["details"]["reason"] == "closed"
+    assert ended.code not in {
+        row["template"] for row in client.get(CENTRE, headers=member_token.headers).json()
+    }
+    assert coupons_of(session, member_token.member_id) == []
+
+
+def test_a_claim_window_that_ends_before_it_opens_is_refused(
+    client: TestClient, session: Session, staff: Staff
+) -> None:
+    now = utcnow()
+    template = make_template(session, claimable=True, claim_from=(now + timedelta(days=5)).isoformat())
+    response = client.patch(
+        f"{TEMPLATES}/{template.code}",
+        json={"claim_until": (now + timedelta(days=1)).isoformat()},
+        headers=staff("marketing").headers,
+    )
+    assert response.status_code == 400, response.text
+    assert error_of(response)["code"] == "invalid_coupon_template"
+    session.expire_all()
+    assert session.get_one(CouponTemplate, template.id).claim_until is None
+
+
 def test_a_retired_template_and_a_template_not_in_the_centre_cannot_be_claimed(
     client: TestClient, session: Session, staff: Staff, member_token: MemberLogin
 ) -> None:
@@ -472,6 +508,22 @@ def test_a_campaign_by_tag_reaches_the_tagged_members_and_counts_the_refused(
     assert response.json() == {"issued": 2, "already_issued": 0, "refused": {"coupon_out_of_stock": 1}}
     assert sum(len(coupons_of(session, d.id)) for d in tagged) == 2
     assert coupons_of(session, untagged.id) == []
+
+
+def test_a_campaign_of_a_retired_template_issues_nothing(
+    client: TestClient, session: Session, staff: Staff, member: Callable[..., Member]
+) -> None:
+    headers = staff("marketing").headers
+    template = make_template(session)
+    client.patch(f"{TEMPLATES}/{template.code}", json={"status": "retired"}, headers=headers)
+    driver = member()
+    response = client.post(
+        f"{TEMPLATES}/{template.code}/issue",
+        json={"member_ids": [str(driver.id)], "campaign": "late"},
+        headers=headers,
+    )
+    assert response.json() == {"issued": 0, "already_issued": 0, "refused": {"coupon_not_claimable": 1}}
+    assert coupons_of(session, driver.id) == []
 
 
 def test_a_campaign_counts_members_already_at_their_limit_as_refused(

@@ -200,6 +200,8 @@ def claim_refusal(template: CouponTemplate, now: datetime) -> str | None:
         return "not_open_yet"
     if template.claim_until and now >= template.claim_until:
         return "closed"
+    if template.valid_until and now >= template.valid_until:
+        return "closed"  # its coupons would be expired before they were held
     if template.member_day and to_chain_time(now).day != MEMBER_DAY:
         return "not_member_day"
     return None
