@@ -365,6 +365,11 @@ def template_for(reason: str, terms: dict[str, Any] | None) -> dict[str, Any]:
             "valid_from": now + timedelta(days=2),
             "valid_until": now + timedelta(days=30),
         }
+    if reason == "wrong_time":
+        local = to_chain_time(utcnow())
+        later = [(local + timedelta(hours=hours)).time().replace(second=0, microsecond=0) for hours in (2, 3)]
+        window = {"time_from": later[0].isoformat(), "time_to": later[1].isoformat()}
+        return {"terms": {"amount_off_fen": 1000, **window}}
     return {"terms": terms}
 
 
@@ -377,6 +382,7 @@ def template_for(reason: str, terms: dict[str, Any] | None) -> dict[str, Any]:
         ("wrong_day", None, fuel("92", "20.00")),
         ("wrong_tier", {"amount_off_fen": 1000, "tiers": ["gold", "diamond"]}, fuel("92", "20.00")),
         ("not_yet_valid", None, fuel("92", "20.00")),
+        ("wrong_time", None, fuel("92", "20.00")),
         ("wrong_category", {"amount_off_fen": 1000, "categories": ["car_wash"]}, fuel("92", "20.00")),
     ],
 )

@@ -5,22 +5,33 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from threading import Barrier
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from forecourt.app import create_app
 from forecourt.auth import service as auth_service
+from forecourt.config import Settings
 from forecourt.coupons import issuance
 from forecourt.coupons.models import Coupon
 from forecourt.coupons.schemas import BatchCreate
+from forecourt.db.session import Database
+from forecourt.devices import service as devices
 from forecourt.kit.actor import SYSTEM
 from forecourt.kit.clock import chain_date, utcnow
 from forecourt.members.models import Member
+from forecourt.pos.models import Sale
 from tests.coupons.support import give_coupon, make_template
+from tests.devices.support import IssuedCredential
 from tests.fixtures.builders import PASSWORD, StaffLogin, make_station, unique
-from tests.pos.support import Terminal, fuel
+from tests.members.support import make_member
+from tests.pos.support import Terminal, fuel, priced_station
 
 DEVICE_VERIFY = "/api/v1/pos/coupons/verify"
 STAFF_VERIFY = "/api/v1/coupons/verify"
@@ -462,3 +473,51 @@ def test_report_days_are_the_chains_days(
 
     assert issued_on("2026-03-10") == 0
     assert issued_on("2026-03-11") == 1
+
+
+@pytest.mark.committed
+def test_a_voucher_scanned_at_the_console_while_tills_use_it_is_used_once(
+    committed_database: Database, test_settings: Settings
+) -> None:
+    racers = 6
+    app = create_app(test_settings, database=committed_database)
+    with committed_database.transaction() as session:
+        station = priced_station(session, code=unique("S"))
+        issued = devices.create_device(session, SYSTEM, app.state.keyring, station=station.code, name="till")
+        credential = IssuedCredential(device_id=issued.device.id, secret=issued.secret, station=station)
+        owner = make_member(session, app.state.pii)
+        voucher = give_coupon(session, owner, "WASH-FREE", utcnow())
+        member_id, voucher_id, code = owner.id, voucher.id, voucher.code
+
+    clients = [TestClient(app, raise_server_exceptions=False) for _ in range(racers)]
+    tills = [Terminal(client, credential) for client in clients]
+    start = Barrier(racers)
+
+    def use(index: int) -> Any:
+        till = tills[index]
+        if index % 2:
+            start.wait(timeout=30)
+            return till.post(DEVICE_VERIFY, {"code": code})
+        body = till.basket(_wash_line())
+        body["member"] = {"type": "member_id", "value": str(member_id)}
+        body["redeem"]["coupons"] = [str(voucher_id)]
+        sale = {**body, "pos_txn_id": till.next_txn(), "payments": []}
+        start.wait(timeout=30)
+        return till.post("/api/v1/pos/transactions", sale, key=str(uuid.uuid4()))
+
+    try:
+        with ThreadPoolExecutor(max_workers=racers) as pool:
+            responses = list(pool.map(use, range(racers)))
+    finally:
+        for client in clients:
+            client.close()
+
+    succeeded = [r for r in responses if r.status_code in (200, 201)]
+    assert len(succeeded) == 1, [r.json() for r in responses]
+    assert {error(r)["code"] for r in responses if r not in succeeded} == {"coupon_already_used"}
+    with committed_database.transaction(write=False) as session:
+        used = session.get_one(Coupon, voucher_id)
+        assert used.status == "used"
+        sales = session.scalar(select(func.count()).select_from(Sale).where(Sale.member_id == member_id))
+        assert sales == (1 if succeeded[0].status_code == 201 else 0)
+        assert (used.used_sale_id is not None) == (sales == 1)
