@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -10,7 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from forecourt.coupons.errors import CouponNotFound
+from forecourt.coupons.domain import CouponOffer, HeldCoupon, Occasion, Terms
+from forecourt.coupons.errors import CouponExpired, CouponNotApplicable, CouponNotFound
 from forecourt.pos import checkout
 from forecourt.pos.checkout import Checkout, Line, Redemption, Shopper, fuel_line, goods_line, half_up
 from forecourt.pos.errors import (
@@ -132,9 +134,89 @@ def test_explicit_points_may_pay_the_whole_payable() -> None:
     assert (priced.points_redeemed, priced.due_fen) == (30_000, 0)
 
 
-def test_an_explicit_coupon_is_unknown_until_coupons_land() -> None:
+def test_a_named_coupon_without_a_members_coupons_is_not_found() -> None:
     with pytest.raises(CouponNotFound):
         run([fuel_line("1", "92", Decimal("40.00"), 750)], shopper(), coupons=[uuid.uuid4()])
+
+
+NOW = datetime(2026, 11, 10, 4, 0, tzinfo=UTC)
+HERE = Occasion(at=NOW, local=NOW + timedelta(hours=8), station="S001", region="", tier="silver")
+
+
+def held(terms: Terms, days: int = 30) -> HeldCoupon:
+    return HeldCoupon(
+        id=uuid.uuid4(),
+        template=f"T{uuid.uuid4().hex[:6]}",
+        title="券",
+        terms=terms,
+        valid_from=NOW - timedelta(days=1),
+        expires_at=NOW + timedelta(days=days),
+    )
+
+
+def with_coupons(
+    lines: list[Line],
+    who: Shopper,
+    *,
+    chosen: tuple[HeldCoupon, ...] = (),
+    mine: tuple[HeldCoupon, ...] = (),
+    points: Any = 0,
+) -> Checkout:
+    wanted: Any = [c.id for c in chosen] if chosen else "auto"
+    offer = CouponOffer(held=mine, chosen=chosen, occasion=HERE, max_per_order=3)
+    return checkout.run(Checkout(lines, who, Redemption(coupons=wanted, points=points), coupon_offer=offer))
+
+
+def test_a_threshold_is_checked_on_what_remains_after_earlier_coupons() -> None:
+    percent = held(Terms(kind="percent_off", percent_off_bp=1000, cap_fen=2000))
+    amount_off = held(Terms(kind="amount_off", amount_off_fen=1500, threshold_fen=28_000))
+    with pytest.raises(CouponNotApplicable) as refused:
+        with_coupons(
+            [fuel_line("1", "92", Decimal("40.00"), 750)],
+            shopper(discount_bp=SILVER_BP),
+            chosen=(amount_off, percent),
+        )
+    assert refused.value.details == {"coupon_id": str(amount_off.id), "reason": "below_threshold"}
+
+
+def test_coupons_then_points_then_what_is_due() -> None:
+    percent = held(Terms(kind="percent_off", percent_off_bp=1000, cap_fen=2000))
+    amount_off = held(Terms(kind="amount_off", amount_off_fen=1500, threshold_fen=20_000))
+    priced = with_coupons(
+        [fuel_line("1", "92", Decimal("40.00"), 750)],
+        shopper(points=1_000, discount_bp=SILVER_BP),
+        chosen=(amount_off, percent),
+        points=1_000,
+    )
+    assert [(d.source, d.ref, d.amount_fen) for d in priced.discounts] == [
+        ("tier", "silver", 600),
+        ("coupon", str(percent.id), 2000),
+        ("coupon", str(amount_off.id), 1500),
+        ("points", None, 1000),
+    ]
+    assert [a.coupon.id for a in priced.coupons_applied] == [percent.id, amount_off.id]
+    assert priced.due_fen == 30_000 - 600 - 2000 - 1500 - 1000
+
+
+def test_an_expired_named_coupon_is_refused_as_expired() -> None:
+    old = held(Terms(kind="amount_off", amount_off_fen=500), days=-1)
+    with pytest.raises(CouponExpired):
+        with_coupons([fuel_line("1", "92", Decimal("10.00"), 750)], shopper(), chosen=(old,))
+
+
+def test_auto_takes_the_best_set_and_the_points_after_it() -> None:
+    small = held(Terms(kind="amount_off", amount_off_fen=500))
+    big = held(Terms(kind="amount_off", amount_off_fen=3000, threshold_fen=20_000))
+    wrong_grade = held(Terms(kind="amount_off", amount_off_fen=9000, grades=frozenset({"98"})))
+    priced = with_coupons(
+        [fuel_line("1", "92", Decimal("40.00"), 750)],
+        shopper(points=250, discount_bp=SILVER_BP),
+        mine=(small, big, wrong_grade),
+        points="auto",
+    )
+    assert {a.coupon.id for a in priced.coupons_applied} == {small.id, big.id}
+    assert priced.points_redeemed == 200
+    assert priced.due_fen == 30_000 - 600 - 3500 - 200
 
 
 def test_points_are_spread_over_the_lines_exactly_in_proportion_to_what_remains() -> None:
