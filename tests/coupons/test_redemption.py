@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import time_machine
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -27,8 +28,9 @@ from forecourt.kit.clock import to_chain_time, utcnow
 from forecourt.ledger.chain import Signer
 from forecourt.members.models import Member
 from forecourt.pos.models import Sale
+from forecourt.stations import service as stations
 from tests.coupons.support import give_coupon, make_template
-from tests.devices.support import IssuedCredential
+from tests.devices.support import IssuedCredential, issue
 from tests.fixtures.builders import unique
 from tests.members.support import earn_points, make_member
 from tests.pos.support import Terminal, footprint, fuel, goods, points_of, priced_station
@@ -155,6 +157,40 @@ def test_points_are_earned_on_the_money_paid_after_coupons_and_points(
     assert sale["points_redeemed"] == 1_000
     assert sale["points_earned"]["total"] == 120
     assert points_of(session, regular) == 120
+
+
+def test_a_regional_coupon_is_used_at_any_station_of_its_region_only(
+    terminal: Terminal, member: MakeMember, session: Session, app: FastAPI, client: TestClient
+) -> None:
+    regular = member()
+    region = stations.create_region(session, SYSTEM, code=unique("R").upper(), name="昆明北区").code
+    regional = make_template(session, terms={"amount_off_fen": 1000, "regions": [region]}).code
+    coupon = give_coupon(session, regular, regional, utcnow())
+    outside = terminal.quote(with_coupons(terminal, regular, fuel("92", "20.00"), coupons=[coupon]))
+    assert error(outside)["details"]["reason"] == "wrong_station"
+
+    inside = Terminal(client, issue(session, app, priced_station(session, region=region)))
+    sold = inside.commit(with_coupons(inside, regular, fuel("92", "20.00"), coupons=[coupon]))
+    assert sold.status_code == 201, sold.json()
+    assert coupon_now(session, coupon.id).used_station == inside.station
+
+
+def test_a_coupon_on_several_lines_is_shared_in_proportion_to_what_remains_of_each(
+    terminal: Terminal, member: MakeMember, session: Session
+) -> None:
+    regular = member()
+    coupon = give_coupon(
+        session, regular, make_template(session, terms={"amount_off_fen": 1000}).code, utcnow()
+    )
+    body = with_coupons(terminal, regular, fuel("92", "10.00"), goods(unit_price_fen=2500), coupons=[coupon])
+    quoted = terminal.quote(body)
+    assert quoted.status_code == 200, quoted.json()
+    # ¥75.00 and ¥25.00: the ¥10.00 is shared 750 / 250
+    assert coupon_lines(quoted.json()) == [(str(coupon.id), "1", 750), (str(coupon.id), "2", 250)]
+    assert quoted.json()["due_fen"] == 9_000
+    sold = terminal.commit(body)
+    assert sold.status_code == 201, sold.json()
+    assert coupon_now(session, coupon.id).discount_fen == 1000
 
 
 # --- the best combination ----------------------------------------------------------------------------
