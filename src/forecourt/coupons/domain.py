@@ -7,9 +7,9 @@ the *basket* (eligible lines, threshold, the stacking rules).
 Application order (SPEC §5): item vouchers → per-litre → percent-off → amount-off, each on what
 remains of its eligible lines after the tier discount and the coupons before it; a threshold is
 checked on the eligible amount before that coupon. Within one kind, the coupon with the higher
-threshold goes first (so both thresholds can be met), then the larger value, then the one that
-expires first. The order is a property of the set of coupons: a set prices the same whichever way
-it was named.
+threshold goes first (so both thresholds can be met), then the larger value, then the template code.
+The order is a property of the set of coupons: a set prices the same whichever way it was named,
+and whichever coupon of a template it holds (so the earliest-expiring one can stand for all).
 
 Stacking (C4): at most ``max_per_order`` coupons; at most one of each template; a coupon marked
 exclusive stands alone; two coupons of the same stacking group exclude each other (percent-off
@@ -150,9 +150,10 @@ class CouponRefused(Exception):
         self.refusal = refusal
 
 
-def application_key(coupon: HeldCoupon) -> tuple[int, int, int, datetime, str]:
+def application_key(coupon: HeldCoupon) -> tuple[int, int, int, str, str]:
+    """Not the expiry: two coupons of a template must take the same place among the others."""
     terms = coupon.terms
-    return (KIND_ORDER[terms.kind], -terms.threshold_fen, -terms.value, coupon.expires_at, str(coupon.id))
+    return (KIND_ORDER[terms.kind], -terms.threshold_fen, -terms.value, coupon.template, str(coupon.id))
 
 
 def occasion_refusal(coupon: HeldCoupon, occasion: Occasion) -> str | None:
@@ -208,11 +209,14 @@ def discount_of(coupon: HeldCoupon, items: Sequence[Item]) -> dict[str, int] | s
     if base < terms.threshold_fen:
         return "below_threshold"
     if terms.kind == "voucher":
-        item = lines[0]
-        amount = min(item.unit_price_fen, item.net_fen)
-        if terms.amount_off_fen:
-            amount = min(amount, terms.amount_off_fen)
-        return {item.line_id: amount}
+        # One unit of the dearest eligible line it can pay (first line on a tie): what remains only
+        # shrinks, so a voucher never pays more after other coupons than alone.
+        def pays(item: Item) -> int:
+            amount = min(item.unit_price_fen, item.net_fen)
+            return min(amount, terms.amount_off_fen) if terms.amount_off_fen else amount
+
+        item = max(lines, key=pays)
+        return {item.line_id: pays(item)}
     if terms.kind == "amount_off":
         amount = terms.amount_off_fen
     elif terms.kind == "percent_off":
