@@ -30,9 +30,11 @@ from forecourt.auth.models import StaffUser
 from forecourt.auth.permissions import STATION_BOUND_ROLES, Role
 from forecourt.cli import app as cli_app
 from forecourt.config import Settings, get_settings
+from forecourt.coupons.models import Coupon
 from forecourt.db.engine import create_db_engine
 from forecourt.db.migrate import head_revision, migrate
 from forecourt.db.session import Database
+from forecourt.demo import coupons as demo_coupons
 from forecourt.demo import members as demo_members
 from forecourt.devices.models import Device
 from forecourt.devices.signing import signed_headers
@@ -520,6 +522,41 @@ def test_the_demo_has_a_fueling_history_committed_through_the_pos(loaded_demo):
     finally:
         engine.dispose()
     assert report.intact, report.problems[:3]
+
+
+def test_the_demo_coupons_are_issued_claimed_and_used_at_the_pos(loaded_demo):
+    flyer = select(Coupon.id).where(Coupon.batch_id.is_not(None))
+    (
+        with_pack,
+        flyers,
+        flyers_claimed,
+        member_day,
+        campaign,
+        used,
+        used_in_sales,
+        used_discount,
+        unused_with_sale,
+    ) = _demo_counts(
+        loaded_demo.url,
+        select(func.count(distinct(Coupon.member_id))).where(Coupon.source_key.like("pack:NEW-MEMBER:%")),
+        select(func.count()).select_from(flyer.subquery()),
+        select(func.count()).where(Coupon.batch_id.is_not(None), Coupon.status != "unclaimed"),
+        select(func.count()).where(Coupon.channel == "member_day"),
+        select(func.count()).where(Coupon.channel == "campaign"),
+        select(func.count()).where(Coupon.status == "used"),
+        select(func.count(distinct(Coupon.used_sale_id))).join(Sale, Sale.id == Coupon.used_sale_id),
+        select(func.min(Coupon.discount_fen)).where(Coupon.status == "used"),
+        select(func.count()).where(Coupon.status != "used", Coupon.used_sale_id.is_not(None)),
+    )
+    assert with_pack == demo_members.MEMBER_COUNT, "every member got the new-member pack"
+    assert flyers == demo_coupons.FLYER_CODES
+    assert 0 < flyers_claimed < flyers, "some printed codes were typed in by drivers"
+    assert member_day > 0, "drivers claimed the member-day coupon on the 8th"
+    assert campaign > 0, "the ride-hailing campaign reached the tagged drivers"
+    assert used > 0
+    assert used_in_sales > 0, "coupons were used by sales committed through the POS"
+    assert used_discount > 0, "a used coupon took something off"
+    assert unused_with_sale == 0
 
 
 def test_the_demo_device_credential_it_prints_works(loaded_demo):

@@ -5,7 +5,8 @@ earning rules, points redeemed and earned, tier upgrades, events.
 Drivers follow personas: commuters (92#, weekday rush hours, their home station), ride-hailing
 drivers (every day or two, all over the city), diesel trucks (big fills at the outer stations),
 weekend drivers (premium grades, a car wash now and then), EV drivers, occasional visitors, and a
-few who stop coming half-way.
+few who stop coming half-way. Price-minded personas let the terminal pick their coupons
+(``"coupons": "auto"``), so the coupons of ``forecourt.demo.coupons`` are used by the same checkout.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import random
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -21,8 +22,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from forecourt.db.outbox import dispatch_due
 from forecourt.db.session import Database
+from forecourt.demo import coupons as demo_coupons
 from forecourt.devices.service import DeviceIdentity
+from forecourt.kit.actor import Actor
 from forecourt.kit.clock import chain_zone, utcnow
 from forecourt.ledger.chain import Signer
 from forecourt.members.models import Member, Vehicle
@@ -58,6 +62,8 @@ PERSONAS = (
 )
 TRUCK = Persona("diesel_truck", 0.0, (3, 6), (150, 320), OUTER, tuple(range(7, 19)))
 EV = Persona("ev", 0.0, (3, 6), (25, 55), CITY, tuple(range(7, 22)))
+COUPON_SHARE = {"ride_hailing": 0.8, "commuter": 0.5, "diesel_truck": 0.5, "weekend": 0.3, "occasional": 0.2}
+"""How often a persona's sales ask the terminal for the best coupons (``"coupons": "auto"``)."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,8 @@ class PlannedSale:
     goods: tuple[tuple[str, str, int], ...]
     redeem_points: bool
     method: str
+    persona: str = ""
+    use_coupons: bool = False
 
 
 def _persona(rng: random.Random, fuel: str | None) -> Persona:
@@ -122,6 +130,7 @@ def plan(
                         goods=goods,
                         redeem_points=rng.random() < 0.08,
                         method=rng.choice(METHODS),
+                        persona=persona.name,
                     )
                 )
             day += rng.uniform(*persona.every_days)
@@ -143,6 +152,7 @@ def load_history(
     database: Database,
     pii: Pii,
     signer: Signer,
+    actor: Actor,
     *,
     days: int = 90,
     members: int = 2000,
@@ -150,11 +160,22 @@ def load_history(
     steps: int = 20,
 ) -> int:
     """Commit the planned sales of the last ``days`` for up to ``members`` drivers; returns how
-    many. ``step`` is called ``steps`` times along the way (for a progress bar)."""
+    many. Their coupons are issued first, then the members' own events (welcome points, the
+    new-member pack of the others) are handled. ``step`` is called ``steps`` times along the way
+    (for a progress bar)."""
     rng = random.Random(20261125)  # noqa: S311 - demo data, not security
+    coupon_rng = random.Random(20261108)  # noqa: S311 - a stream of its own: the plan stays the same
     end = utcnow() - timedelta(minutes=5)
+    start = end - timedelta(days=days)
     drivers = database.run(lambda session: _drivers(session, members), write=False)
-    planned = plan(rng, drivers, end - timedelta(days=days), end)
+    planned = [
+        replace(sale, use_coupons=coupon_rng.random() < COUPON_SHARE.get(sale.persona, 0.0))
+        for sale in plan(rng, drivers, start, end)
+    ]
+    demo_coupons.before_history(
+        database, actor, [member_id for member_id, _ in drivers], start, end, coupon_rng
+    )
+    dispatch_due(database)
 
     def devices(session: Session) -> dict[str, DeviceIdentity]:
         return {
@@ -183,6 +204,7 @@ def load_history(
         database.run(commit)
         if step is not None and n % report_every == 0 and n // report_every <= steps:
             step(f"fueling history {n:,}/{len(planned):,}")
+    demo_coupons.after_history(database, actor)
     return len(planned)
 
 
@@ -206,7 +228,11 @@ def _request(sale: PlannedSale, n: int) -> CommitRequest:
         member=MemberIdentifier(type="member_id", value=str(sale.member_id)),
         occurred_at=sale.at,
         lines=lines,
-        redeem=Redeem(coupons=[], points="auto" if sale.redeem_points else 0, wallet=False),
+        redeem=Redeem(
+            coupons="auto" if sale.use_coupons else [],
+            points="auto" if sale.redeem_points else 0,
+            wallet=False,
+        ),
         pos_txn_id=f"H{sale.at:%Y%m%d}{n:07d}",
         payments=[],
     )

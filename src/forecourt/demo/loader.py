@@ -3,7 +3,7 @@
 A brand, two regions, six stations around Kunming with pumps and prices for every grade (a past
 price adjustment and one scheduled for the next adjustment window), staff of every role, and one
 POS device credential; then 2,000 members with plates, vehicles and profiles; then (``load_history``)
-their fueling over the last 90 days.
+their fueling over the last 90 days, with coupons issued, claimed and used (``forecourt.demo.coupons``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from forecourt.auth import service as auth
 from forecourt.auth.errors import StaffNotFound
 from forecourt.auth.permissions import Role
 from forecourt.config import Settings
-from forecourt.db.outbox import dispatch_due
 from forecourt.db.session import Database
 from forecourt.demo import history
 from forecourt.demo import members as demo_members
@@ -229,13 +228,12 @@ def load_history(
     step: Callable[[str], None] | None = None,
     steps: int = 20,
 ) -> int:
-    """The fueling history (``forecourt.demo.history``), after the members' own events (welcome
-    points) have been handled."""
-    dispatch_due(database)
+    """The fueling history with its coupons (``forecourt.demo.history``)."""
     return history.load_history(
         database,
         Pii(keyring, settings.secret_key),
         signer_for(settings.ledger_signing_key),
+        DEMO_ACTOR,
         days=days,
         members=members,
         step=step,
