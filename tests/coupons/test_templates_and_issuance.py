@@ -637,11 +637,6 @@ def test_the_coupon_grant_hook_never_fails_a_sale_when_the_stock_is_gone(
     assert coupons_of(session, driver.id, template.code) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (not in the coupon files): pos/service.py _member_side never runs earning.hooks, "
-    "so no rule hook fires on a POS commit",
-)
 def test_a_rule_hook_grants_its_coupon_once_per_sale(
     session: Session, terminal: Terminal, member: Callable[..., Member]
 ) -> None:

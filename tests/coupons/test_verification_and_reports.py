@@ -521,3 +521,30 @@ def test_a_voucher_scanned_at_the_console_while_tills_use_it_is_used_once(
         sales = session.scalar(select(func.count()).select_from(Sale).where(Sale.member_id == member_id))
         assert sales == (1 if succeeded[0].status_code == 201 else 0)
         assert (used.used_sale_id is not None) == (sales == 1)
+
+
+def test_a_partners_voucher_is_not_used_at_the_chains_car_wash(
+    terminal: Terminal, member: MakeMember, session: Session
+) -> None:
+    buyer = member()
+    voucher = give_coupon(session, buyer, partner_template(session), utcnow())
+
+    identified = terminal.post(
+        "/api/v1/pos/identify",
+        {"station": terminal.station, "identifier": {"type": "card_no", "value": buyer.card_no}},
+    )
+    assert identified.status_code == 200, identified.text
+    assert str(voucher.id) not in {c["id"] for c in identified.json()["coupons"]}
+
+    body = terminal.basket(fuel("92", "10.00"), _wash_line(), member=buyer)
+    body["redeem"]["coupons"] = "auto"
+    quoted = terminal.quote(body)
+    assert quoted.status_code == 200, quoted.text
+    assert all(d["source"] != "coupon" for d in quoted.json()["discounts"])
+
+    body["redeem"]["coupons"] = [str(voucher.id)]
+    named = terminal.quote(body)
+    assert named.status_code == 409
+    assert error(named)["code"] == "coupon_not_applicable"
+    assert error(named)["details"]["reason"] == "partner_only"
+    assert coupon_now(session, voucher.id).status == "available"

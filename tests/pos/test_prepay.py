@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from forecourt.config import Settings
+from forecourt.coupons.models import Coupon
 from forecourt.db.session import Database
 from forecourt.jobs.registry import run_job
 from forecourt.kit.actor import SYSTEM
@@ -25,6 +26,7 @@ from forecourt.ledger.chain import Signer
 from forecourt.members.models import Member
 from forecourt.stations import service as stations
 from forecourt.tiers import service as tiers
+from tests.coupons.support import give_coupon, make_template
 from tests.devices.support import error_of, issue
 from tests.fixtures.builders import make_station
 from tests.members.support import earn_points
@@ -408,3 +410,84 @@ def test_a_prepay_redeeming_points_pays_the_rest_from_the_prepaid_amount(
     sale = response.json()["transaction"]
     assert (sale["points_redeemed"], sale["due_fen"]) == (5_000, 10_000)
     assert response.json()["change_fen"] == 10_000
+
+
+# --- coupons named at prepay -------------------------------------------------------------------------
+
+
+def _coupon(session: Session, driver: Member, **terms: Any) -> str:
+    template = make_template(session, terms=terms)
+    return str(give_coupon(session, driver, template.code, utcnow()).id)
+
+
+def test_a_coupon_named_at_prepay_discounts_a_fill_that_reaches_its_threshold(
+    terminal: Terminal, member: Callable[..., Member], session: Session
+) -> None:
+    driver = member()
+    coupon = _coupon(session, driver, amount_off_fen=3_000, threshold_fen=20_000)
+    authorization = opened(terminal, member=driver, amount_fen=30_000, redeem={"coupons": [coupon]})
+    response = complete(terminal, authorization["id"], "40.00")  # ¥300.00 of fuel
+    assert response.status_code == 200, response.json()
+    sale = response.json()["transaction"]
+    assert [(d["source"], d["ref"], d["amount_fen"]) for d in sale["discounts"]] == [
+        ("coupon", coupon, 3_000)
+    ]
+    assert sale["due_fen"] == 27_000
+    assert response.json()["change_fen"] == 3_000
+
+
+def test_a_fill_below_the_coupons_threshold_completes_without_it(
+    terminal: Terminal, member: Callable[..., Member], session: Session
+) -> None:
+    driver = member()
+    coupon = _coupon(session, driver, amount_off_fen=3_000, threshold_fen=20_000)
+    authorization = opened(terminal, member=driver, amount_fen=30_000, redeem={"coupons": [coupon]})
+    response = complete(terminal, authorization["id"], "10.00")  # ¥75.00: the fuel is in the tank
+    assert response.status_code == 200, response.json()
+    sale = response.json()["transaction"]
+    assert sale["discounts"] == []
+    assert sale["due_fen"] == 7_500
+    session.expire_all()
+    assert session.get_one(Coupon, uuid.UUID(coupon)).status == "available"
+
+
+def test_a_coupon_used_elsewhere_before_completion_is_left_out(
+    terminal: Terminal, member: Callable[..., Member], session: Session
+) -> None:
+    driver = member()
+    coupon = _coupon(session, driver, amount_off_fen=1_000)
+    authorization = opened(terminal, member=driver, amount_fen=20_000, redeem={"coupons": [coupon]})
+    at_the_shop = terminal.basket(fuel("92", "4.00"), member=driver)
+    at_the_shop["redeem"]["coupons"] = [coupon]
+    assert terminal.commit(at_the_shop).status_code == 201
+    response = complete(terminal, authorization["id"], "20.00")
+    assert response.status_code == 200, response.json()
+    assert response.json()["transaction"]["due_fen"] == 15_000
+
+
+def test_a_coupon_named_at_prepay_that_is_not_the_members_is_refused_then(
+    terminal: Terminal, member: Callable[..., Member], session: Session
+) -> None:
+    driver, other = member(), member()
+    coupon = _coupon(session, other, amount_off_fen=1_000)
+    before = footprint(session)
+    response = authorize(terminal, member=driver, redeem={"coupons": [coupon]})
+    assert response.status_code == 404
+    assert error_of(response)["code"] == "coupon_not_found"
+    assert footprint(session) == before
+
+
+def test_points_named_at_prepay_give_way_to_the_coupon_when_the_fill_is_small(
+    terminal: Terminal, member: Callable[..., Member], session: Session, signer: Signer
+) -> None:
+    driver = member()
+    earn_points(session, signer, driver.id, 10_000)
+    coupon = _coupon(session, driver, amount_off_fen=2_000)
+    authorization = opened(
+        terminal, member=driver, amount_fen=20_000, redeem={"coupons": [coupon], "points": 5_000}
+    )
+    response = complete(terminal, authorization["id"], "5.00")  # ¥37.50, ¥20 off: ¥17.50 left
+    assert response.status_code == 200, response.json()
+    sale = response.json()["transaction"]
+    assert sale["points_redeemed"] == 1_700
+    assert sale["due_fen"] == 50

@@ -16,7 +16,7 @@ class CouponExpired(Conflict):
 class CouponNotApplicable(Conflict):
     """``details.reason``: not_yet_valid, wrong_day, wrong_time, wrong_station, wrong_tier,
     wrong_grade, wrong_category, below_threshold, nothing_to_discount, exclusive_conflict,
-    too_many_coupons."""
+    too_many_coupons, partner_only (a partner's voucher: the partner verifies it)."""
 
     code = "coupon_not_applicable"
     default_message = "The coupon cannot be used on this sale."

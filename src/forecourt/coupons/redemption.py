@@ -50,11 +50,18 @@ def occasion(at: datetime, station: str, region: str, tier: str) -> Occasion:
 
 
 def held_coupons(session: Session, member_id: uuid.UUID, at: datetime) -> list[HeldCoupon]:
-    """The member's available coupons that have not expired at ``at``, first-expiring first."""
+    """The member's available coupons that have not expired at ``at``, first-expiring first.
+    A partner's vouchers are left out: they pay for the partner's service (its car wash), so only
+    the partner verifies them; partner-funded discounts on a sale are used at the pump like others."""
     rows = session.execute(
         select(Coupon, CouponTemplate)
         .join(CouponTemplate, CouponTemplate.id == Coupon.template_id)
-        .where(Coupon.member_id == member_id, Coupon.status == "available", Coupon.expires_at > at)
+        .where(
+            Coupon.member_id == member_id,
+            Coupon.status == "available",
+            Coupon.expires_at > at,
+            ~((CouponTemplate.funder == "partner") & (CouponTemplate.kind == "voucher")),
+        )
         .order_by(Coupon.expires_at, Coupon.id)
     )
     return [_held(coupon, template) for coupon, template in rows]
@@ -86,6 +93,8 @@ def _named(
             raise CouponAlreadyUsed(coupon_id=str(coupon_id))
         if coupon.status != "available" or (coupon.expires_at is not None and coupon.expires_at <= at):
             raise CouponExpired(coupon_id=str(coupon_id), status=coupon.status)
+        if template.funder == "partner" and template.kind == "voucher":
+            raise CouponNotApplicable(coupon_id=str(coupon_id), reason="partner_only")
         named.append(_held(coupon, template))
     return named
 

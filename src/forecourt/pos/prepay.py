@@ -7,6 +7,9 @@ at those fixed terms, paid by the prepaid method; what was prepaid beyond the am
 change the POS gives back (``change_fen``). Points to redeem are checked when the driver prepays
 (held, whole hundreds, a member named) and are the most the completion redeems: a smaller fill
 redeems only what it costs, so a sale whose fuel is already in the tank is never refused for them.
+Coupons named at prepay are checked then (the member's, unused, unexpired); at completion a coupon
+the fill no longer qualifies for (below its threshold, used meanwhile by another sale) is left out
+rather than refusing the sale.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from decimal import ROUND_DOWN, Decimal
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from forecourt.coupons import redemption as coupons
+from forecourt.coupons.errors import CouponAlreadyUsed, CouponExpired, CouponNotApplicable, CouponNotFound
 from forecourt.devices.service import DeviceIdentity
 from forecourt.kit.clock import utcnow
 from forecourt.kit.ids import new_id
@@ -33,6 +38,7 @@ from forecourt.pos.errors import (
     InsufficientPointsForRedemption,
     InvalidPointsAmount,
     NozzleGradeMismatch,
+    PointsExceedPayable,
     StationClosed,
 )
 from forecourt.pos.models import Authorization
@@ -46,6 +52,7 @@ from forecourt.pos.schemas import (
     FuelLine,
     MemberIdentifier,
     Redeem,
+    Transaction,
 )
 from forecourt.pos.service import commit, resolve_member, station_for_device
 from forecourt.stations import service as stations
@@ -73,8 +80,12 @@ def max_liters(amount_fen: int, unit_price_fen: int, discount_bp: int) -> Decima
     return liters
 
 
-def _check_redemption(session: Session, member: Member | None, redeem: Redeem) -> None:
+def _check_redemption(session: Session, member: Member | None, redeem: Redeem, now: datetime) -> None:
     """Refuse when the driver prepays what completion would refuse once the fuel is in the tank."""
+    if isinstance(redeem.coupons, list) and redeem.coupons:
+        if member is None:
+            raise CouponNotFound(coupon_id=str(redeem.coupons[0]))
+        coupons.offer(session, member.id, redeem.coupons, coupons.occasion(now, "", "", ""))
     wanted = redeem.points
     if wanted == 0:
         return
@@ -97,6 +108,46 @@ def _redeem_on_completion(redeem: Redeem, liters: Decimal, row: Authorization) -
     payable = payable_fen(liters, row.unit_price_fen, row.fuel_discount_bp)
     payable_points = payable * checkout.POINTS_PER_YUAN // 100 // checkout.POINT_STEP * checkout.POINT_STEP
     return redeem.model_copy(update={"points": min(redeem.points, payable_points)})
+
+
+def _commit_at_fixed_terms(
+    session: Session,
+    pii: Pii,
+    signer: Signer,
+    device: DeviceIdentity,
+    row: Authorization,
+    request: AuthorizationRequest,
+    body: CommitRequest,
+) -> Transaction:
+    return commit(
+        session,
+        pii,
+        signer,
+        device,
+        body,
+        authorization_id=row.id,
+        fixed_prices={row.grade: row.unit_price_fen},
+        fixed_discount_bp=row.fuel_discount_bp,
+        pay_due_with=request.payment_method,
+        due_limit_fen=row.amount_fen,
+    )
+
+
+def _without_what_was_refused(redeem: Redeem, refused: Exception) -> Redeem:
+    """The redemption less the coupon the fill was refused for, or with the points it can still pay;
+    re-raises when there is nothing left to give up (the refusal is then the sale's answer)."""
+    details = getattr(refused, "details", {})
+    if isinstance(refused, PointsExceedPayable):
+        payable = int(details.get("payable_fen", 0))
+        points_left = payable * checkout.POINTS_PER_YUAN // 100 // checkout.POINT_STEP * checkout.POINT_STEP
+        if isinstance(redeem.points, int) and points_left < redeem.points:
+            return redeem.model_copy(update={"points": points_left})
+        raise refused
+    named = redeem.coupons if isinstance(redeem.coupons, list) else []
+    kept = [coupon for coupon in named if str(coupon) != details.get("coupon_id")]
+    if len(kept) == len(named):
+        raise refused
+    return redeem.model_copy(update={"coupons": kept})
 
 
 def _read(row: Authorization, station_code: str) -> AuthorizationRead:
@@ -127,7 +178,7 @@ def authorize(
     if not stations.is_open_now(station, now):
         raise StationClosed(station=station.code)
     member = resolve_member(session, pii, body.member, now)
-    _check_redemption(session, member, body.redeem)
+    _check_redemption(session, member, body.redeem, now)
     grade = stations.get_grade(session, body.grade)
     if body.nozzle is not None and body.nozzle.isdigit():
         dispensed = stations.nozzle_grade(session, station.id, int(body.nozzle))
@@ -190,26 +241,23 @@ def complete(
     _open(row, now)
     station = stations.get_station_by_id(session, row.station_id)
     request = AuthorizationRequest.model_validate(row.request)
-    sale = commit(
-        session,
-        pii,
-        signer,
-        device,
-        CommitRequest(
+    redeem = _redeem_on_completion(request.redeem, body.liters, row)
+    while True:
+        commit_body = CommitRequest(
             station=station.code,
             member=MemberIdentifier(type="member_id", value=str(row.member_id)) if row.member_id else None,
             lines=[
                 FuelLine(line_id="1", kind="fuel", grade=row.grade, liters=body.liters, nozzle=row.nozzle)
             ],
-            redeem=_redeem_on_completion(request.redeem, body.liters, row),
+            redeem=redeem,
             pos_txn_id=body.pos_txn_id,
-        ),
-        authorization_id=row.id,
-        fixed_prices={row.grade: row.unit_price_fen},
-        fixed_discount_bp=row.fuel_discount_bp,
-        pay_due_with=request.payment_method,
-        due_limit_fen=row.amount_fen,
-    )
+        )
+        try:
+            with session.begin_nested():
+                sale = _commit_at_fixed_terms(session, pii, signer, device, row, request, commit_body)
+            break
+        except (CouponNotApplicable, CouponExpired, CouponAlreadyUsed, PointsExceedPayable) as refused:
+            redeem = _without_what_was_refused(redeem, refused)
     row.status = "completed"
     row.closed_at = now
     row.sale_id = sale.id

@@ -64,7 +64,7 @@ from forecourt.pos.schemas import (
     RuleAward,
     Transaction,
 )
-from forecourt.rules import calendar, rewards
+from forecourt.rules import calendar, hooks, rewards
 from forecourt.rules import service as rules
 from forecourt.rules.domain import BasketFacts, Earning, LineFacts, RuleSet
 from forecourt.stations import service as stations
@@ -501,6 +501,13 @@ def _member_side(
             meta={**meta, "rules": earning.by_rule},
         ).posting.id
     sale.points_earned = earning.total
+    for call in earning.hooks:  # e.g. coupon.grant: each acts at most once per rule and sale
+        hooks.run_hook(
+            session,
+            call.hook,
+            hooks.HookContext(member.id, call.rule, f"sale:{sale.id}", priced.occurred_at, call.line_id),
+            call.params,
+        )
     tier_after = tiers.record_activity(
         session,
         actor,
