@@ -403,13 +403,16 @@ def best_combination(
         if not isinstance(outcome, str):
             candidates.append(coupon)
             standalone.append(sum(outcome.values()))
+    payable = sum(item.net_fen for item in items)
     search = _Search(
         candidates=candidates,
         standalone=standalone,
-        payable=sum(item.net_fen for item in items),
+        payable=payable,
         points_value=points_value,
         max_per_order=max_per_order,
-        points_ceiling=points_ceiling,
+        # An explicit number of points pays the same whatever the coupons leave (if it fits), so
+        # what it pays on the whole basket bounds it even when the caller's ceiling is lower.
+        points_ceiling=max(points_ceiling, points_value(payable) or 0),
     )
     search.walk(0, list(items), [], frozenset())
     return search.best
