@@ -30,7 +30,7 @@ from forecourt.coupons.domain import (
     rank,
     stacking_refusal,
 )
-from forecourt.pos.checkout import half_up, points_value_fen
+from forecourt.pos.checkout import POINT_STEP_FEN, half_up, points_value_fen
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 WEDNESDAY_NOON = datetime(2026, 3, 4, 12, tzinfo=BEIJING)
@@ -516,7 +516,7 @@ def terms(draw: st.DrawFn) -> Terms:
     if kind == "amount_off":
         return Terms(
             kind="amount_off",
-            amount_off_fen=draw(st.sampled_from([300, 500, 1000, 1500, 2000, 5000])),
+            amount_off_fen=draw(st.sampled_from([250, 300, 333, 500, 1000, 1234, 1500, 2000, 5000])),
             categories=categories,
             **common,
         )
@@ -646,7 +646,9 @@ def optimise(
     points: PointsRequest,
 ) -> list[Applied]:
     payable = sum(item.net_fen for item in basket)
-    return best_combination(held, on, basket, max_per_order, points.value, points.ceiling(payable))
+    return best_combination(
+        held, on, basket, max_per_order, points.value, points.ceiling(payable), points_step=POINT_STEP_FEN
+    )
 
 
 @settings(max_examples=300, deadline=None)
@@ -682,3 +684,53 @@ def test_best_combination_saves_as_much_as_brute_force(
     shuffle.shuffle(shuffled)
     again = optimise(shuffled, on, [replace(item) for item in basket], max_per_order, points)
     assert [(a.coupon.id, a.by_line) for a in again] == [(a.coupon.id, a.by_line) for a in chosen]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    expiries=st.lists(st.integers(min_value=1, max_value=5), min_size=2, max_size=7),
+    max_per_order=st.sampled_from([3, 2, 1]),
+    group=st.sampled_from([None, "g"]),
+    points=points_requests(),
+)
+def test_coupons_of_templates_with_identical_terms_are_chosen_first_expiring_first(
+    expiries: list[int], max_per_order: int, group: str | None, points: PointsRequest
+) -> None:
+    """Six lookalike 满50减5 from different campaigns: the search keeps only as many as one order
+    can use, and picks exactly what brute force picks (the ones expiring first)."""
+    held = [
+        coupon(
+            threshold_fen=5_000, amount_off_fen=500, stack_group=group, expires_at=EXPIRES - timedelta(days=d)
+        )
+        for d in expiries
+    ]
+    basket = [fuel("1", "30.00")]
+    on = occasion()
+    chosen = optimise(held, on, basket, max_per_order, points)
+    best = brute_force(held, on, basket, max_per_order, points)
+    assert [a.coupon.id for a in chosen] == ([a.coupon.id for a in best[1]] if best else [])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    amounts=st.lists(st.integers(min_value=1, max_value=3_000), min_size=1, max_size=10),
+    liters=st.integers(min_value=500, max_value=9_000),
+    available=st.sampled_from([0, 2_500, 100_000]),
+    max_per_order=st.sampled_from([3, 2]),
+)
+def test_with_points_paying_whole_yuan_the_fen_left_over_decides_like_brute_force(
+    amounts: list[int], liters: int, available: int, max_per_order: int
+) -> None:
+    """Amount-off coupons of any amount in fen and a large points balance: which set leaves the
+    least fen for the driver to pay is what the search's remainder bound must not prune away."""
+    held = [
+        coupon(amount_off_fen=amount, expires_at=EXPIRES - timedelta(hours=n))
+        for n, amount in enumerate(amounts)
+    ]
+    basket = [fuel("1", str(Decimal(liters) / 100)), goods("2", 1_234)]
+    points = PointsRequest("auto", available)
+    on = occasion()
+    chosen = optimise(held, on, basket, max_per_order, points)
+    best = brute_force(held, on, basket, max_per_order, points)
+    assert best is not None
+    assert [a.coupon.id for a in chosen] == [a.coupon.id for a in best[1]]

@@ -328,8 +328,55 @@ class _Search:
     points_value: PointsValue
     max_per_order: int
     points_ceiling: int
+    points_step: int
     best: list[Applied] = field(default_factory=list)
     best_rank: _Rank | None = None
+    top: list[list[int]] = field(default_factory=list)
+    """``top[i][k]``: the sum of the k largest standalone discounts among candidates i, i+1, …"""
+    remainders: list[list[int]] = field(default_factory=list)
+    """``remainders[i][k]``: a bit set of the remainders modulo ``points_step`` of the sums of at
+    most k amount-off values among candidates i, i+1, …"""
+
+    def __post_init__(self) -> None:
+        count, slots, step = len(self.candidates), self.max_per_order, self.points_step
+        largest: list[int] = []
+        self.top = [[0] * (slots + 1) for _ in range(count + 1)]
+        self.remainders = [[1] * (slots + 1) for _ in range(count + 1)]
+        full = (1 << step) - 1
+        for index in range(count - 1, -1, -1):
+            largest = sorted([*largest, self.standalone[index]], reverse=True)[:slots]
+            shift = self.candidates[index].terms.amount_off_fen % step
+            for k in range(1, slots + 1):
+                self.top[index][k] = sum(largest[:k])
+                taken = self.remainders[index + 1][k - 1]
+                rotated = ((taken << shift) | (taken >> (step - shift))) & full
+                self.remainders[index][k] = self.remainders[index + 1][k] | rotated
+
+    def fixed_amounts_only(self, start: int, items: list[Item], slots: int) -> bool:
+        """True when every coupon that could still be added is an amount-off that takes off exactly
+        its amount (its lines stay above it whatever else applies): the coupons' total can then only
+        grow by sums of those amounts."""
+        more = self.top[start][slots]
+        for coupon in self.candidates[start:]:
+            terms = coupon.terms
+            if terms.kind != "amount_off":
+                return False
+            base = sum(item.net_fen for item in items if eligible(terms, item))
+            if base - more < terms.amount_off_fen:
+                return False
+        return True
+
+    def savings_within_steps(self, start: int, chosen_fen: int, slots: int) -> int:
+        """The most the member can save when only fixed amounts can be added: points pay whole
+        steps, so savings ≤ the payable amount less what is left over of the last step; the
+        amounts that can be added decide which left-overs are possible."""
+        step = self.points_step
+        target = (self.payable - chosen_fen) % step
+        reachable = self.remainders[start][slots]
+        below = reachable & ((1 << (target + 1)) - 1)
+        if below:
+            return self.payable - (target - (below.bit_length() - 1))
+        return self.payable - (target - (reachable.bit_length() - 1) + step)
 
     def consider(self, chosen: list[Applied], payable_after: int) -> None:
         points_fen = self.points_value(payable_after)
@@ -339,11 +386,13 @@ class _Search:
         if self.best_rank is None or candidate < self.best_rank:
             self.best, self.best_rank = list(chosen), candidate
 
-    def bound(self, start: int, chosen_fen: int, slots: int) -> tuple[int, int]:
+    def bound(self, start: int, chosen_fen: int, slots: int, fixed: bool) -> tuple[int, int]:
         """The most any extension could save: (savings, coupon value), negated like ``_Rank``."""
-        more = sum(sorted(self.standalone[start:], reverse=True)[:slots])
-        coupon_fen = chosen_fen + more
-        return -min(self.payable, coupon_fen + self.points_ceiling), -coupon_fen
+        coupon_fen = chosen_fen + self.top[start][slots]
+        savings = min(self.payable, coupon_fen + self.points_ceiling)
+        if fixed:
+            savings = min(savings, self.savings_within_steps(start, chosen_fen, slots))
+        return -savings, -coupon_fen
 
     def walk(self, start: int, items: list[Item], chosen: list[Applied], groups: frozenset[str]) -> None:
         chosen_fen = sum(a.amount_fen for a in chosen)
@@ -351,9 +400,10 @@ class _Search:
         slots = self.max_per_order - len(chosen)
         if slots <= 0 or (chosen and chosen[0].coupon.terms.exclusive):
             return
+        fixed = self.points_step > 1 and self.fixed_amounts_only(start, items, slots)
         for index in range(start, len(self.candidates)):
             if self.best_rank is not None:
-                savings, coupon_fen = self.bound(index, chosen_fen, slots)
+                savings, coupon_fen = self.bound(index, chosen_fen, slots, fixed)
                 if (savings, coupon_fen) > (self.best_rank.savings, self.best_rank.coupon_fen):
                     return
             coupon = self.candidates[index]
@@ -379,15 +429,19 @@ def best_combination(
     max_per_order: int,
     points_value: PointsValue,
     points_ceiling: int,
+    points_step: int = 1,
 ) -> list[Applied]:
     """The coupons that, with the points redeemed after them, save the member most (see the module
-    docstring for ties). ``points_ceiling`` bounds what points could ever pay (for pruning).
+    docstring for ties). ``points_ceiling`` bounds what points could ever pay and ``points_step``
+    divides whatever they pay (100 fen: points pay whole yuan), both for pruning.
 
     Only the first-expiring coupon of each template is a candidate (one per template per order,
-    and of equal coupons the earlier-expiring is preferred), and only those that take something off
-    the basket alone: a coupon's discount alone bounds its discount in any combination, since
-    amounts only shrink as coupons apply. The search walks sets in application order, applying each
-    coupon once on its parent's remainder, and prunes branches whose bound cannot beat the best.
+    and of equal coupons the earlier-expiring is preferred); of templates with identical terms only
+    as many as one order can use, first-expiring first (they are interchangeable); and only those
+    that take something off the basket alone: a coupon's discount alone bounds its discount in any
+    combination, since amounts only shrink as coupons apply. The search walks sets in application
+    order, applying each coupon once on its parent's remainder, and prunes branches whose bound
+    cannot beat the best.
     """
     first_of_template: dict[str, HeldCoupon] = {}
     for coupon in held:
@@ -396,9 +450,15 @@ def best_combination(
         known = first_of_template.get(coupon.template)
         if known is None or (coupon.expires_at, str(coupon.id)) < (known.expires_at, str(known.id)):
             first_of_template[coupon.template] = coupon
+    alike: dict[Terms, list[HeldCoupon]] = {}
+    for coupon in sorted(first_of_template.values(), key=lambda c: (c.expires_at, str(c.id))):
+        room = 1 if coupon.terms.exclusive or coupon.terms.group is not None else max_per_order
+        same = alike.setdefault(coupon.terms, [])
+        if len(same) < room:
+            same.append(coupon)
     candidates: list[HeldCoupon] = []
     standalone: list[int] = []
-    for coupon in sorted(first_of_template.values(), key=application_key):
+    for coupon in sorted((c for same in alike.values() for c in same), key=application_key):
         outcome = discount_of(coupon, items)
         if not isinstance(outcome, str):
             candidates.append(coupon)
@@ -413,6 +473,7 @@ def best_combination(
         # An explicit number of points pays the same whatever the coupons leave (if it fits), so
         # what it pays on the whole basket bounds it even when the caller's ceiling is lower.
         points_ceiling=max(points_ceiling, points_value(payable) or 0),
+        points_step=points_step,
     )
     search.walk(0, list(items), [], frozenset())
     return search.best

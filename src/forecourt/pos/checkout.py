@@ -40,6 +40,8 @@ POINTS_PER_YUAN = 100
 """Redemption: 100 points pay ¥1 (SPEC §5)."""
 POINT_STEP = 100
 """Points are redeemed in whole hundreds."""
+POINT_STEP_FEN = POINT_STEP * 100 // POINTS_PER_YUAN
+"""What one step of points pays (¥1)."""
 
 
 def half_up(value: Decimal) -> int:
@@ -227,6 +229,7 @@ def apply_coupons(checkout: Checkout) -> None:
             offer.max_per_order,
             points_value=lambda payable: points_value_fen(checkout.redeem.points, available, payable),
             points_ceiling=points_value_fen("auto", available, checkout.payable_fen) or 0,
+            points_step=POINT_STEP_FEN,
         )
     else:
         try:
