@@ -102,6 +102,7 @@ def upgrade() -> None:
         sa.Column("batch_id", sa.Uuid(), nullable=True),
         sa.Column("member_id", sa.Uuid(), nullable=True),
         sa.Column("code", sa.String(length=24), nullable=False),
+        sa.Column("printed_code", sa.String(length=24), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("channel", sa.String(length=24), nullable=False),
         sa.Column("source_key", sa.String(length=160), nullable=True),
@@ -126,6 +127,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_coupons")),
         sa.UniqueConstraint("code", name=op.f("uq_coupons_code")),
+        sa.UniqueConstraint("printed_code", name=op.f("uq_coupons_printed_code")),
         sa.UniqueConstraint("source_key", name=op.f("uq_coupons_source_key")),
         sa.UniqueConstraint(
             "template_id", "member_id", "claim_period", "claim_slot", name="uq_coupons_member_slot"

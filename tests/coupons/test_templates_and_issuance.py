@@ -418,7 +418,9 @@ def test_a_member_redeems_a_printed_code_once(
     first, second = member_auth(), member_auth()
     redeemed = client.post(REDEEM_CODE, json={"code": typed}, headers=first.headers)
     assert redeemed.status_code == 201, redeemed.text
-    assert (redeemed.json()["code"], redeemed.json()["status"]) == (code, "available")
+    assert redeemed.json()["status"] == "available"
+    own_code = redeemed.json()["code"]
+    assert own_code != code  # others saw the printed code: the member's coupon gets its own
     assert redeemed.json()["expires_at"] is not None
     assert client.get(f"{BATCHES}/{batch['id']}", headers=headers).json()["claimed"] == 1
     again = client.post(REDEEM_CODE, json={"code": code}, headers=second.headers)
@@ -428,7 +430,10 @@ def test_a_member_redeems_a_printed_code_once(
     assert unknown.status_code == 404
     assert error_of(unknown)["code"] == "coupon_not_found"
     assert coupons_of(session, second.member_id) == []
-    assert [c.code for c in coupons_of(session, first.member_id)] == [code]
+    assert [c.code for c in coupons_of(session, first.member_id)] == [own_code]
+    remaining = client.get(f"{BATCHES}/{batch['id']}/codes.csv", headers=headers).text.splitlines()[1:]
+    assert code not in {line.split(",")[0] for line in remaining}
+    assert len(remaining) == 2
 
 
 # --- points exchange --------------------------------------------------------------------------------
@@ -671,3 +676,21 @@ def test_stock_rows_match_the_coupons_issued(session: Session, member: Callable[
     session.expire_all()
     issued = session.scalar(select(func.count()).select_from(Coupon).where(Coupon.template_id == template.id))
     assert issued == 4 == templates.issued_counts(session, [template.id])[template.id]
+
+
+def test_printed_codes_count_against_the_members_limit(
+    client: TestClient, session: Session, staff: Staff, member_token: MemberLogin
+) -> None:
+    headers = staff("marketing").headers
+    template = make_template(session, valid_days=7, per_member_limit=1)
+    batch = client.post(f"{TEMPLATES}/{template.code}/batches", json={"size": 2}, headers=headers).json()
+    codes = [
+        line.split(",")[0]
+        for line in client.get(f"{BATCHES}/{batch['id']}/codes.csv", headers=headers).text.splitlines()[1:]
+    ]
+    first = client.post(REDEEM_CODE, json={"code": codes[0]}, headers=member_token.headers)
+    assert first.status_code == 201, first.text
+    second = client.post(REDEEM_CODE, json={"code": codes[1]}, headers=member_token.headers)
+    assert second.status_code == 409
+    assert error_of(second)["code"] == "coupon_limit_reached"
+    assert len(coupons_of(session, member_token.member_id)) == 1

@@ -237,7 +237,7 @@ def test_a_partner_verifies_its_own_coupon_and_the_settlement_is_recorded(
     assert response.json()["settlement_fen"] == 2500
     assert response.json()["station"] is None
     used = coupon_now(session, coupon.id)
-    assert (used.status, used.discount_fen) == ("used", 2500)
+    assert (used.status, used.discount_fen) == ("used", 4000)  # its face value; settlement apart
     again = client.post(PARTNER_VERIFY, json={"code": coupon.code}, headers=headers)
     assert error(again)["code"] == "coupon_already_used"
 
@@ -255,6 +255,21 @@ def test_a_partner_cannot_verify_another_partners_or_the_chains_coupons(
         assert error(response)["code"] == "coupon_not_verifiable"
         assert error(response)["details"]["reason"] == "not_partner"
         assert coupon_now(session, coupon.id).status == "available"
+
+
+def test_a_partner_cannot_use_up_its_discount_meant_for_the_pump(
+    client: TestClient, member: MakeMember, session: Session
+) -> None:
+    funded = make_template(
+        session, terms={"amount_off_fen": 800}, funder="partner", partner_code="WASHCO", settlement_fen=600
+    )
+    coupon = give_coupon(session, member(), funded.code, utcnow())
+    response = client.post(
+        PARTNER_VERIFY, json={"code": coupon.code}, headers=partner_login(client, session, "WASHCO")
+    )
+    assert response.status_code == 409, response.text
+    assert error(response)["details"]["reason"] == "needs_sale"
+    assert coupon_now(session, coupon.id).status == "available"
 
 
 def test_station_staff_cannot_verify_a_partner_coupon(
@@ -424,6 +439,7 @@ def test_funding_shows_what_each_funder_owes_and_partner_settlement(
     assert rows[("hq", None)] == {
         "funder": "hq",
         "partner_code": None,
+        "station": None,
         "used": 2,
         "discount_fen": 1000 + 4000,
         "settlement_fen": 0,
@@ -431,6 +447,7 @@ def test_funding_shows_what_each_funder_owes_and_partner_settlement(
     assert rows[("station", None)] == {
         "funder": "station",
         "partner_code": None,
+        "station": terminal.station,
         "used": 1,
         "discount_fen": 700,
         "settlement_fen": 0,
@@ -438,14 +455,16 @@ def test_funding_shows_what_each_funder_owes_and_partner_settlement(
     assert rows[("partner", "WASHCO")] == {
         "funder": "partner",
         "partner_code": "WASHCO",
+        "station": None,
         "used": 1,
-        "discount_fen": 2500,
+        "discount_fen": 4000,
         "settlement_fen": 2500,
     }
     # a partner's coupon that discounted a sale was not verified by the partner: nothing to settle
     assert rows[("partner", "FUELCO")] == {
         "funder": "partner",
         "partner_code": "FUELCO",
+        "station": None,
         "used": 1,
         "discount_fen": 800,
         "settlement_fen": 0,

@@ -188,7 +188,7 @@ def staff_verify(body: VerifyRequest, session: SessionDep, actor: Verifier) -> V
         body.code,
         station=station.code,
         region=stations.region_code_of(session, station),
-        used_by=actor.label,
+        actor=actor,
         now=utcnow(),
     )
 
@@ -204,7 +204,7 @@ def device_verify(body: VerifyRequest, session: SessionDep, device: Device) -> V
         body.code,
         station=station.code,
         region=stations.region_code_of(session, station),
-        used_by=device.actor().label,
+        actor=device.actor(),
         now=utcnow(),
     )
 
@@ -219,7 +219,7 @@ def partner_verify(body: VerifyRequest, session: SessionDep, actor: Partner) -> 
         body.code,
         station=None,
         region="",
-        used_by=actor.label,
+        actor=actor,
         now=utcnow(),
         partner_code=actor.partner_code,
     )

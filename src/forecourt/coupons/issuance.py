@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from forecourt.audit import service as audit
@@ -31,19 +32,20 @@ from forecourt.coupons.errors import (
     CouponNotExchangeable,
     CouponNotFound,
     CouponOutOfStock,
+    CouponPackNotFound,
+    CouponTemplateNotFound,
     InvalidCouponTemplate,
 )
 from forecourt.coupons.models import Coupon, CouponBatch, CouponStock, CouponTemplate
 from forecourt.coupons.schemas import BatchCreate, IssueRequest, IssueResult, PackItem
 from forecourt.db.outbox import Event, subscribe
 from forecourt.db.upsert import insert_for
-from forecourt.errors import AppError
 from forecourt.kit.actor import Actor
 from forecourt.kit.clock import chain_zone, to_chain_time, utcnow
 from forecourt.kit.ids import new_id
 from forecourt.ledger import points
 from forecourt.ledger.chain import Signer
-from forecourt.members import tags as member_tags
+from forecourt.members import service as members
 from forecourt.rules.hooks import HookContext, register_hook
 
 MEMBER_DAY = 8
@@ -69,11 +71,12 @@ def stock_period(template: CouponTemplate, now: datetime) -> str:
 
 
 def validity(template: CouponTemplate, now: datetime) -> tuple[datetime, datetime]:
-    """[valid_from, expires_at) of a coupon issued now: N days from the claim (to the end of the
-    N-th day, chain time), or the template's dates; never past the template's ``valid_until``."""
+    """[valid_from, expires_at) of a coupon issued now: N days from the claim, or from the
+    template's start if that is later (to the end of the N-th day, chain time), or the template's
+    dates; never past the template's ``valid_until``."""
     start = max(now, template.valid_from) if template.valid_from else now
     if template.valid_days:
-        local = to_chain_time(now)
+        local = to_chain_time(start)
         last_day = local.date() + timedelta(days=template.valid_days)
         end = datetime(last_day.year, last_day.month, last_day.day, tzinfo=chain_zone())
         if template.valid_until is not None:
@@ -86,23 +89,24 @@ def validity(template: CouponTemplate, now: datetime) -> tuple[datetime, datetim
 
 
 def take_stock(session: Session, template: CouponTemplate, period: str, count: int) -> None:
-    """Count ``count`` more coupons of the template, or raise ``coupon_out_of_stock``."""
+    """Count ``count`` more coupons of a template with a stock, or raise ``coupon_out_of_stock``.
+    A template without one counts nothing here (reports count its coupons), so a coupon that every
+    sale may grant never makes a row that every sale updates."""
     total = template.total_stock
-    if total is not None:
-        issued = session.scalar(
-            select(CouponStock.issued).where(
-                CouponStock.template_id == template.id, CouponStock.period == period
-            )
-        )
-        if (issued or 0) + count > total:
-            raise CouponOutOfStock(template=template.code, left=max(total - (issued or 0), 0))
+    if total is None:
+        return
+    issued = session.scalar(
+        select(CouponStock.issued).where(CouponStock.template_id == template.id, CouponStock.period == period)
+    )
+    if (issued or 0) + count > total:  # sold out: refused by a read, no write under a burst
+        raise CouponOutOfStock(template=template.code, left=max(total - (issued or 0), 0))
     statement = (
         insert_for(session, CouponStock)
         .values(template_id=template.id, period=period, issued=count)
         .on_conflict_do_update(
             index_elements=["template_id", "period"],
             set_={"issued": CouponStock.issued + count},
-            where=None if total is None else CouponStock.issued + count <= total,
+            where=CouponStock.issued + count <= total,
         )
         .returning(CouponStock.issued)
     )
@@ -111,6 +115,8 @@ def take_stock(session: Session, template: CouponTemplate, period: str, count: i
 
 
 def _give_back_stock(session: Session, template: CouponTemplate, period: str, count: int) -> None:
+    if template.total_stock is None:
+        return
     session.execute(
         update(CouponStock)
         .where(CouponStock.template_id == template.id, CouponStock.period == period)
@@ -139,22 +145,10 @@ def issue(
     period = stock_period(template, now)
     limit = template.per_member_limit
     valid_from, expires_at = validity(template, now)
+    if expires_at <= now:  # the template's validity has ended: the coupon would arrive expired
+        raise CouponNotClaimable(template=template.code, reason="closed")
     for _attempt in range(3):
-        slot: int | None = None
-        if limit is not None:
-            held = session.scalar(
-                select(func.count())
-                .select_from(Coupon)
-                .where(
-                    Coupon.template_id == template.id,
-                    Coupon.member_id == member_id,
-                    Coupon.claim_period == period,
-                    Coupon.claim_slot.is_not(None),
-                )
-            )
-            if (held or 0) >= limit:
-                raise CouponLimitReached(template=template.code, limit=limit)
-            slot = (held or 0) + 1
+        slot = next_slot(session, template, member_id, period)
         take_stock(session, template, period, 1)
         coupon_id = new_id()
         inserted = session.execute(
@@ -186,6 +180,27 @@ def issue(
             if existing is not None:
                 return existing, False
     raise CouponLimitReached(template=template.code, limit=limit)
+
+
+def next_slot(session: Session, template: CouponTemplate, member_id: uuid.UUID, period: str) -> int | None:
+    """The member's next slot under the template's per-member limit (None: no limit), or raise
+    ``coupon_limit_reached``. Two claims racing for one slot collide on the unique slot key."""
+    limit = template.per_member_limit
+    if limit is None:
+        return None
+    held = session.scalar(
+        select(func.count())
+        .select_from(Coupon)
+        .where(
+            Coupon.template_id == template.id,
+            Coupon.member_id == member_id,
+            Coupon.claim_period == period,
+            Coupon.claim_slot.is_not(None),
+        )
+    )
+    if (held or 0) >= limit:
+        raise CouponLimitReached(template=template.code, limit=limit)
+    return (held or 0) + 1
 
 
 # --- the member's own claims -------------------------------------------------------------------------
@@ -220,28 +235,42 @@ def claim(session: Session, actor: Actor, member_id: uuid.UUID, code: str, now: 
 
 
 def redeem_code(session: Session, member_id: uuid.UUID, code: str, now: datetime) -> Coupon:
-    """A member types or scans a printed batch code: the coupon becomes theirs."""
+    """A member types or scans a printed batch code: the coupon becomes theirs, under the
+    template's per-member limit, with a new code (the printed one was seen by others)."""
     row = session.execute(
         select(Coupon, CouponTemplate)
         .join(CouponTemplate, CouponTemplate.id == Coupon.template_id)
-        .where(Coupon.code == normalise_code(code))
+        .where(Coupon.printed_code == normalise_code(code))
     ).first()
     if row is None:
         raise CouponNotFound(code="***")
     coupon, template = row
+    if coupon.status != "unclaimed":
+        raise CouponCodeTaken()
+    if template.status != "active":
+        raise CouponNotClaimable(template=template.code, reason="retired")
     valid_from, expires_at = validity(template, now)
-    claimed = session.execute(
-        update(Coupon)
-        .where(Coupon.id == coupon.id, Coupon.status == "unclaimed")
-        .values(
-            member_id=member_id,
-            status="available",
-            claimed_at=now,
-            valid_from=valid_from,
-            expires_at=expires_at,
-        )
-        .execution_options(synchronize_session=False)
-    ).rowcount  # type: ignore[attr-defined]
+    period = stock_period(template, now)
+    slot = next_slot(session, template, member_id, period)
+    try:
+        with session.begin_nested():
+            claimed = session.execute(
+                update(Coupon)
+                .where(Coupon.id == coupon.id, Coupon.status == "unclaimed")
+                .values(
+                    member_id=member_id,
+                    status="available",
+                    code=new_code(),
+                    claim_period=period,
+                    claim_slot=slot,
+                    claimed_at=now,
+                    valid_from=valid_from,
+                    expires_at=expires_at,
+                )
+                .execution_options(synchronize_session=False)
+            ).rowcount  # type: ignore[attr-defined]
+    except IntegrityError as exc:  # the member's last slot was taken by a claim racing this one
+        raise CouponLimitReached(template=template.code, limit=template.per_member_limit) from exc
     if claimed != 1:
         raise CouponCodeTaken()
     session.refresh(coupon)
@@ -299,7 +328,8 @@ def create_batch(session: Session, actor: Actor, code: str, body: BatchCreate) -
             "template_id": template.id,
             "batch_id": batch.id,
             "member_id": None,
-            "code": new_code(),
+            "code": code,
+            "printed_code": code,
             "status": "unclaimed",
             "channel": body.channel,
             "source_key": None,
@@ -310,7 +340,7 @@ def create_batch(session: Session, actor: Actor, code: str, body: BatchCreate) -
             "valid_from": valid_from,
             "expires_at": expires_at,
         }
-        for _ in range(body.size)
+        for code in (new_code() for _ in range(body.size))
     ]
     for start in range(0, len(rows), 5000):
         session.execute(insert(Coupon), rows[start : start + 5000])
@@ -342,16 +372,17 @@ def get_batch(session: Session, batch_id: uuid.UUID) -> tuple[CouponBatch, str, 
 
 
 def batch_codes_csv(session: Session, batch_id: uuid.UUID) -> tuple[CouponBatch, str]:
-    """The batch's codes for the printer (the caller audits each export with ``record_codes_export``:
-    the codes are bearer values)."""
+    """The batch's codes still waiting to be claimed, for the printer (the caller audits each
+    export with ``record_codes_export``: the codes are bearer values; a claimed coupon has a new
+    code that only its member sees)."""
     batch, template_code, _ = get_batch(session, batch_id)
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["code", "template", "status", "expires_at"])
     for coupon_code, status, expires_at in session.execute(
-        select(Coupon.code, Coupon.status, Coupon.expires_at)
-        .where(Coupon.batch_id == batch.id)
-        .order_by(Coupon.code)
+        select(Coupon.printed_code, Coupon.status, Coupon.expires_at)
+        .where(Coupon.batch_id == batch.id, Coupon.status == "unclaimed")
+        .order_by(Coupon.printed_code)
     ):
         writer.writerow([coupon_code, template_code, status, expires_at.isoformat() if expires_at else ""])
     return batch, out.getvalue()
@@ -364,12 +395,13 @@ def record_codes_export(session: Session, actor: Actor, batch: CouponBatch) -> N
 def issue_to_members(session: Session, actor: Actor, code: str, body: IssueRequest) -> IssueResult:
     """A campaign: one coupon to each member named (or tagged), at most once per campaign."""
     template = templates.get_template(session, code)
-    member_ids = list(dict.fromkeys(body.member_ids))
-    if body.tag:
-        member_ids += [m for m in member_tags.members_with_tag(session, body.tag) if m not in set(member_ids)]
+    member_ids = members.active_member_ids(session, member_ids=body.member_ids, tag=body.tag)
     now = utcnow()
     issued = already = 0
     refused: dict[str, int] = {}
+    unknown = len(set(body.member_ids) - set(member_ids))
+    if unknown:
+        refused["member_not_found"] = unknown
     for member_id in member_ids:
         try:
             _, new = issue(
@@ -433,14 +465,25 @@ def new_member_pack(session: Session, event: Event) -> None:
             source=f"pack:{templates.NEW_MEMBER_PACK}:{member_id}",
             now=event.occurred_at,
         )
-    except AppError:  # the pack was removed: nothing to give
+    except CouponPackNotFound:  # the chain has no new-member pack: nothing to give
         return
+
+
+@subscribe("member.erased", name="coupons.void_on_erasure")
+def void_on_erasure(session: Session, event: Event) -> None:
+    """An erased member's unused coupons are voided: nobody can use them any more."""
+    session.execute(
+        update(Coupon)
+        .where(Coupon.member_id == uuid.UUID(event.payload["member_id"]), Coupon.status == "available")
+        .values(status="void", returned_at=event.occurred_at)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def grant_from_rule(session: Session, context: HookContext, params: Mapping[str, Any]) -> None:
     """The ``coupon.grant`` rule action: ``{"template": CODE}``, once per rule and sale."""
-    template = templates.get_template(session, str(params["template"]))
     try:
+        template = templates.get_template(session, str(params.get("template", "")))
         issue(
             session,
             template,
@@ -449,11 +492,22 @@ def grant_from_rule(session: Session, context: HookContext, params: Mapping[str,
             now=context.occurred_at,
             source_key=f"rule:{context.rule_code}:{context.source}:{template.code}",
         )
-    except (CouponOutOfStock, CouponLimitReached, CouponNotClaimable):
-        return  # a promotion that ran out never fails the sale
+    except (CouponTemplateNotFound, CouponOutOfStock, CouponLimitReached, CouponNotClaimable):
+        return  # a promotion that ran out (or whose template was removed) never fails the sale
 
 
-register_hook("coupon.grant", grant_from_rule)
+def grant_params_problem(session: Session, params: Mapping[str, Any]) -> str | None:
+    code = params.get("template")
+    if not isinstance(code, str) or not code:
+        return 'A coupon.grant action names its coupon template: params {"template": CODE}.'
+    try:
+        templates.get_template(session, code)
+    except CouponTemplateNotFound:
+        return f"No coupon template has the code {code!r}."
+    return None
+
+
+register_hook("coupon.grant", grant_from_rule, grant_params_problem)
 
 
 def issue_birthday_coupons(session: Session, member_ids: list[uuid.UUID], year: int, now: datetime) -> int:

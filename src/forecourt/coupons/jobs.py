@@ -9,7 +9,7 @@ from typing import Any
 from forecourt.coupons import issuance
 from forecourt.jobs.registry import JobContext, job
 from forecourt.kit.clock import chain_date
-from forecourt.members import repository as members_repository
+from forecourt.members import service as members
 
 BIRTHDAY_LEAD = timedelta(days=3)
 """The birthday coupon arrives 3 days before the birthday (SPEC §5)."""
@@ -24,7 +24,7 @@ def birthday_coupons(ctx: JobContext) -> dict[str, Any]:
     if birthday.month == 2 and birthday.day == 28 and not month_calendar.isleap(birthday.year):
         days.append(29)  # born on 29 February: celebrated on the 28th in a common year
     member_ids = ctx.database.run(
-        lambda s: members_repository.ids_with_birthday_on(s, birthday.month, days), write=False
+        lambda s: members.ids_with_birthday_on(s, birthday.month, days), write=False
     )
     issued = 0
     for start in range(0, len(member_ids), BATCH):

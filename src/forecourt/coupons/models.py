@@ -111,6 +111,10 @@ class Coupon(Base):
     batch_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("coupon_batches.id"))
     member_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("members.id"))
     code: Mapped[str] = mapped_column(String(24), unique=True)
+    """What the member shows (QR) to use or verify it."""
+    printed_code: Mapped[str | None] = mapped_column(String(24), unique=True)
+    """A batch coupon's printed code: it claims the coupon, which then gets a new ``code`` (others
+    saw the printed one)."""
     status: Mapped[str] = mapped_column(String(16))
     channel: Mapped[str] = mapped_column(String(24))
     """How it was issued: ``claim``, ``batch``, ``rule``, ``campaign``, ``pack``, ``exchange``,

@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from forecourt.audit import service as audit
 from forecourt.config import get_settings
 from forecourt.coupons import templates
 from forecourt.coupons.domain import Applied, CouponOffer, HeldCoupon, Occasion, occasion_refusal
@@ -29,7 +30,7 @@ from forecourt.coupons.errors import (
 from forecourt.coupons.issuance import normalise_code
 from forecourt.coupons.models import Coupon, CouponTemplate
 from forecourt.coupons.schemas import VerifyResult
-from forecourt.errors import AppError
+from forecourt.kit.actor import Actor
 from forecourt.kit.clock import to_chain_time
 
 
@@ -117,12 +118,6 @@ def offer(
     )
 
 
-def refusal_error(coupon_id: uuid.UUID, reason: str) -> AppError:
-    if reason == "expired":
-        return CouponExpired(coupon_id=str(coupon_id))
-    return CouponNotApplicable(coupon_id=str(coupon_id), reason=reason)
-
-
 def use(
     session: Session,
     applied: Sequence[Applied],
@@ -154,7 +149,8 @@ def use(
 
 def return_for_refund(session: Session, sale_id: uuid.UUID, now: datetime) -> list[tuple[uuid.UUID, str]]:
     """A fully refunded sale's coupons: back to ``available`` while still valid, else
-    ``refunded_expired``. Returns (coupon id, new status)."""
+    ``refunded_expired``; coupons a rule granted for the sale are voided if still unused (buying and
+    refunding must not farm coupons). Returns (coupon id, new status)."""
     coupons = session.scalars(
         select(Coupon).where(Coupon.used_sale_id == sale_id, Coupon.status == "used").order_by(Coupon.id)
     ).all()
@@ -167,6 +163,15 @@ def return_for_refund(session: Session, sale_id: uuid.UUID, now: datetime) -> li
             coupon.used_at = coupon.used_sale_id = coupon.used_station = coupon.used_by = None
             coupon.discount_fen = None
         result.append((coupon.id, coupon.status))
+    granted = session.scalars(
+        select(Coupon)
+        .where(Coupon.source_key.like(f"rule:%:sale:{sale_id}:%"), Coupon.status == "available")
+        .order_by(Coupon.id)
+    ).all()
+    for coupon in granted:
+        coupon.status = "void"
+        coupon.returned_at = now
+        result.append((coupon.id, coupon.status))
     session.flush()
     return result
 
@@ -177,13 +182,13 @@ def verify(
     *,
     station: str | None,
     region: str,
-    used_by: str,
+    actor: Actor,
     now: datetime,
     partner_code: str | None = None,
 ) -> VerifyResult:
     """核销 a standalone voucher (car wash …) by its code: at a station in its scope, or by the
     partner whose coupon it is (recording the settlement price). Coupons that discount a sale are
-    used at the pump, not verified."""
+    used at the pump, not verified. Audited: who verified which coupon, where."""
     row = session.execute(
         select(Coupon, CouponTemplate)
         .join(CouponTemplate, CouponTemplate.id == Coupon.template_id)
@@ -193,13 +198,19 @@ def verify(
     if row is None or row[0].member_id is None:
         raise CouponNotFound(code="***")
     coupon, template = row
-    if coupon.status == "used":
-        raise CouponAlreadyUsed(coupon_id=str(coupon.id))
+    if coupon.status == "used":  # a scan repeated at the console: say when and where it was used
+        raise CouponAlreadyUsed(
+            coupon_id=str(coupon.id),
+            used_at=coupon.used_at.isoformat() if coupon.used_at else None,
+            used_station=coupon.used_station,
+        )
     if coupon.status != "available" or coupon.expires_at is None or coupon.expires_at <= now:
         raise CouponExpired(coupon_id=str(coupon.id), status=coupon.status)
     if partner_code is not None:
         if template.funder != "partner" or template.partner_code != partner_code:
             raise CouponNotVerifiable(coupon_id=str(coupon.id), reason="not_partner")
+        if template.kind != "voucher":
+            raise CouponNotVerifiable(coupon_id=str(coupon.id), reason="needs_sale")
     else:
         if template.kind != "voucher":
             raise CouponNotVerifiable(coupon_id=str(coupon.id), reason="needs_sale")
@@ -216,9 +227,22 @@ def verify(
     coupon.status = "used"
     coupon.used_at = now
     coupon.used_station = station
-    coupon.used_by = used_by
-    coupon.discount_fen = settlement if settlement is not None else template.face_value_fen
+    coupon.used_by = actor.label
+    coupon.discount_fen = template.face_value_fen
     session.flush()
+    audit.record(
+        session,
+        actor,
+        "coupon.verify",
+        "coupon",
+        coupon.id,
+        after={
+            "template": template.code,
+            "station": station,
+            "partner": partner_code,
+            "settlement_fen": settlement,
+        },
+    )
     return VerifyResult(
         coupon_id=coupon.id,
         template=template.code,

@@ -2,10 +2,10 @@
 
 Periods are chain-time dates, both ends included. The funnel counts coupons *issued* in the
 period and follows them to their claim and use (whenever that happened), so the rates are those of
-one cohort; cost is what the used ones took off. Funding counts coupons *used* in the period:
-what each funder (HQ, station, partner) owes for its discounts, and the settlement owed to
-partners for the coupons they verified (a partner coupon that discounted a sale was not verified by
-the partner: no settlement).
+one cohort; cost is what the used ones took off. Funding counts coupons *used* in the period (a
+refunded sale's coupon is not used): what each funder owes for its discounts — HQ, each station
+for its own, each partner — and the settlement owed to partners for the coupons they verified (a
+partner coupon that discounted a sale was not verified by the partner: no settlement).
 """
 
 from __future__ import annotations
@@ -68,22 +68,29 @@ def funding(session: Session, date_from: date, date_to: date) -> list[FundingRow
     start, end = period_bounds(date_from, date_to)
     verified_by_partner = (CouponTemplate.funder == "partner") & Coupon.used_sale_id.is_(None)
     settlement = case((verified_by_partner, CouponTemplate.settlement_fen), else_=0)
+    station = case((CouponTemplate.funder == "station", Coupon.used_station), else_=None)
     rows = session.execute(
         select(
             CouponTemplate.funder,
             CouponTemplate.partner_code,
+            station,
             func.count(),
             func.coalesce(func.sum(Coupon.discount_fen), 0),
             func.coalesce(func.sum(settlement), 0),
         )
         .join(CouponTemplate, CouponTemplate.id == Coupon.template_id)
-        .where(Coupon.status.in_(("used", "refunded_expired")), Coupon.used_at >= start, Coupon.used_at < end)
-        .group_by(CouponTemplate.funder, CouponTemplate.partner_code)
-        .order_by(CouponTemplate.funder, CouponTemplate.partner_code)
+        .where(Coupon.status == "used", Coupon.used_at >= start, Coupon.used_at < end)
+        .group_by(CouponTemplate.funder, CouponTemplate.partner_code, station)
+        .order_by(CouponTemplate.funder, CouponTemplate.partner_code, station)
     )
     return [
         FundingRow(
-            funder=funder, partner_code=partner, used=used, discount_fen=int(cost), settlement_fen=int(settle)
+            funder=funder,
+            partner_code=partner,
+            station=at,
+            used=used,
+            discount_fen=int(cost),
+            settlement_fen=int(settle),
         )
-        for funder, partner, used, cost, settle in rows
+        for funder, partner, at, used, cost, settle in rows
     ]

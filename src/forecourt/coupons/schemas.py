@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, time
+from datetime import datetime, time
 from decimal import Decimal
 from typing import Annotated, Literal
 
@@ -57,6 +57,8 @@ class TemplateTerms(Strict):
     def _window(self) -> TemplateTerms:
         if (self.time_from is None) != (self.time_to is None):
             raise ValueError("a time window needs both time_from and time_to")
+        if any(moment is not None and moment.tzinfo is not None for moment in (self.time_from, self.time_to)):
+            raise ValueError("a time window is in the chain's time zone: give times without an offset")
         return self
 
 
@@ -231,11 +233,8 @@ class FunnelRow(Strict):
 class FundingRow(Strict):
     funder: str
     partner_code: str | None
+    station: str | None
+    """For station-funded coupons: the station that used them (and pays for them)."""
     used: int
     discount_fen: int
     settlement_fen: int
-
-
-class ReportPeriod(Strict):
-    date_from: date
-    date_to: date

@@ -21,7 +21,7 @@ from forecourt.coupons.errors import (
     CouponTemplateNotFound,
     InvalidCouponTemplate,
 )
-from forecourt.coupons.models import CouponPack, CouponStock, CouponTemplate
+from forecourt.coupons.models import Coupon, CouponPack, CouponStock, CouponTemplate
 from forecourt.coupons.schemas import (
     PackItem,
     PackRead,
@@ -32,6 +32,7 @@ from forecourt.coupons.schemas import (
     TemplateTerms,
 )
 from forecourt.db.unique import add_unique
+from forecourt.db.upsert import insert_for
 from forecourt.kit.actor import SYSTEM, Actor
 from forecourt.kit.clock import utcnow
 from forecourt.kit.ids import new_id
@@ -202,10 +203,20 @@ def change_template(session: Session, actor: Actor, code: str, body: TemplateCha
     template = get_template(session, code, lock=True)
     changes = body.model_dump(exclude_unset=True)
     before = {key: _jsonable(getattr(template, key)) for key in changes}
+    stock_was_unlimited = template.total_stock is None
     for key, value in changes.items():
         setattr(template, key, value)
+    problems = []
     if template.claim_from and template.claim_until and template.claim_until <= template.claim_from:
-        raise InvalidCouponTemplate(problems=["claim_until must be after claim_from"])
+        problems.append("claim_until must be after claim_from")
+    if template.valid_days is None and template.valid_until is None:
+        problems.append("a template without valid_days needs valid_until")
+    if template.valid_from and template.valid_until and template.valid_until <= template.valid_from:
+        problems.append("valid_until must be after valid_from")
+    if problems:
+        raise InvalidCouponTemplate(problems=problems)
+    if stock_was_unlimited and template.total_stock is not None:
+        _start_counting_stock(session, template)
     template.updated_at = utcnow()
     session.flush()
     audit.record(
@@ -220,14 +231,31 @@ def change_template(session: Session, actor: Actor, code: str, body: TemplateCha
     return template
 
 
+def _start_counting_stock(session: Session, template: CouponTemplate) -> None:
+    """A template given a stock after coupons were issued without one: its counter starts at the
+    coupons that exist, so the stock caps the total, not what comes after."""
+    existing = session.execute(
+        select(Coupon.claim_period, func.count())
+        .where(Coupon.template_id == template.id)
+        .group_by(Coupon.claim_period)
+    )
+    for period, count in existing:
+        session.execute(
+            insert_for(session, CouponStock)
+            .values(template_id=template.id, period=period, issued=count)
+            .on_conflict_do_update(index_elements=["template_id", "period"], set_={"issued": count})
+        )
+
+
 def _jsonable(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
 
 
 def issued_counts(session: Session, template_ids: list[Any] | None = None) -> dict[Any, int]:
-    query = select(CouponStock.template_id, func.sum(CouponStock.issued)).group_by(CouponStock.template_id)
+    """Coupons that exist of each template (printed codes included)."""
+    query = select(Coupon.template_id, func.count()).group_by(Coupon.template_id)
     if template_ids is not None:
-        query = query.where(CouponStock.template_id.in_(template_ids))
+        query = query.where(Coupon.template_id.in_(template_ids))
     return {template_id: int(total) for template_id, total in session.execute(query)}
 
 

@@ -102,7 +102,11 @@ def _flyers(
         .values(issued_at=start)
         .execution_options(synchronize_session=False)
     )
-    codes = sorted(session.scalars(select(Coupon.code).where(Coupon.batch_id == batch.id)))
+    codes = sorted(
+        code
+        for code in session.scalars(select(Coupon.printed_code).where(Coupon.batch_id == batch.id))
+        if code
+    )
     takers = rng.sample(list(drivers), min(len(drivers), int(FLYER_CODES * FLYER_REDEEMED)))
     span = (end - start) * 0.6
     for member_id, code in zip(takers, codes, strict=False):

@@ -180,6 +180,29 @@ def delete_rows_of(session: Session, model: type, member_column: str, member_id:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+def active_ids(
+    session: Session, *, member_ids: Sequence[uuid.UUID] = (), tag_id: uuid.UUID | None = None
+) -> list[uuid.UUID]:
+    """Active members among ``member_ids``, and those carrying the tag, in that order, once each."""
+    found: dict[uuid.UUID, None] = {}
+    if member_ids:
+        known = set(
+            session.scalars(
+                select(Member.id).where(Member.id.in_(list(member_ids)), Member.status == "active")
+            )
+        )
+        found.update((member_id, None) for member_id in member_ids if member_id in known)
+    if tag_id is not None:
+        tagged = session.scalars(
+            select(Member.id)
+            .join(MemberTag, MemberTag.member_id == Member.id)
+            .where(MemberTag.tag_id == tag_id, Member.status == "active")
+            .order_by(Member.id)
+        )
+        found.update((member_id, None) for member_id in tagged)
+    return list(found)
+
+
 def ids_with_birthday_on(session: Session, month: int, days: Sequence[int]) -> list[uuid.UUID]:
     """Active members born on one of ``days`` of ``month`` (any year)."""
     from sqlalchemy import extract

@@ -442,3 +442,19 @@ def update_profile(
     audit.record(session, actor, "member.update", "member", member.id, after=changed)
     update_completion(session, member, now)
     return member
+
+
+def active_member_ids(
+    session: Session, *, member_ids: Sequence[uuid.UUID] = (), tag: str | None = None
+) -> list[uuid.UUID]:
+    """The active members among ``member_ids`` and those tagged ``tag`` (erased and unknown ids
+    left out), once each: whom a campaign reaches."""
+    from forecourt.members import tags
+
+    tag_id = tags.get_tag(session, tag).id if tag else None
+    return repository.active_ids(session, member_ids=member_ids, tag_id=tag_id)
+
+
+def ids_with_birthday_on(session: Session, month: int, days: Sequence[int]) -> list[uuid.UUID]:
+    """Active members born on one of ``days`` of ``month`` (any year)."""
+    return repository.ids_with_birthday_on(session, month, days)

@@ -82,15 +82,6 @@ def get_tag(session: Session, code: str) -> Tag:
     return tag
 
 
-def members_with_tag(session: Session, code: str) -> list[uuid.UUID]:
-    tag = get_tag(session, code)
-    return list(
-        session.scalars(
-            select(MemberTag.member_id).where(MemberTag.tag_id == tag.id).order_by(MemberTag.member_id)
-        )
-    )
-
-
 def list_tags(session: Session) -> Sequence[Tag]:
     return session.scalars(select(Tag).order_by(Tag.code)).all()
 

@@ -27,15 +27,27 @@ class HookContext:
 
 
 Hook = Callable[[Session, HookContext, Mapping[str, Any]], None]
+ParamsCheck = Callable[[Session, Mapping[str, Any]], str | None]
+"""What is wrong with a rule's hook parameters (a template that does not exist …), or None."""
 _hooks: dict[str, Hook] = {}
+_checks: dict[str, ParamsCheck] = {}
 
 
-def register_hook(name: str, hook: Hook) -> None:
+def register_hook(name: str, hook: Hook, check: ParamsCheck | None = None) -> None:
     _hooks[name] = hook
+    if check is not None:
+        _checks[name] = check
 
 
 def unregister_hook(name: str) -> None:
     _hooks.pop(name, None)
+    _checks.pop(name, None)
+
+
+def params_problem(session: Session, name: str, params: Mapping[str, Any]) -> str | None:
+    """Checked when a rule is saved, so a typo cannot make every matching sale fail."""
+    check = _checks.get(name)
+    return check(session, params) if check is not None else None
 
 
 def is_registered(name: str) -> bool:

@@ -222,7 +222,12 @@ def _write(session: Session, actor: Actor, document: RuleDocument, version: int)
 
 
 def _check_names(session: Session, document: RuleDocument) -> None:
-    """Grades and tiers a rule names must exist: a typo ("95#") would make a rule that never fires."""
+    """Grades and tiers a rule names must exist: a typo ("95#") would make a rule that never fires;
+    so must what a hook action names (a coupon template)."""
+    if document.action.type == "hook":
+        problem = hooks.params_problem(session, document.action.hook, document.action.params)
+        if problem is not None:
+            raise InvalidRule(problem, code=document.code)
     grades = {grade.code for grade in stations.list_grades(session)}
     unknown_grades = sorted(set(document.grades) - grades)
     if unknown_grades:
