@@ -734,3 +734,16 @@ def test_with_points_paying_whole_yuan_the_fen_left_over_decides_like_brute_forc
     best = brute_force(held, on, basket, max_per_order, points)
     assert best is not None
     assert [a.coupon.id for a in chosen] == [a.coupon.id for a in best[1]]
+
+
+def test_on_equal_savings_the_coupon_that_expires_first_is_used_even_if_points_pay_more() -> None:
+    """Points can pay the whole ¥100 either way: the ¥15 coupon expiring tomorrow is used rather
+    than the ¥30 one expiring next month (they exclude each other) [seed 002]."""
+    soon = coupon(amount_off_fen=1_500, stack_group="weekly", expires_at=WEDNESDAY_NOON + timedelta(days=1))
+    later = coupon(amount_off_fen=3_000, stack_group="weekly", expires_at=WEDNESDAY_NOON + timedelta(days=30))
+    basket = [goods("1", 10_000)]
+    chosen = optimise([later, soon], occasion(), basket, 3, PointsRequest("auto", 20_000))
+    assert [a.coupon.id for a in chosen] == [soon.id]
+    best = brute_force([later, soon], occasion(), basket, 3, PointsRequest("auto", 20_000))
+    assert best is not None
+    assert [a.coupon.id for a in best[1]] == [soon.id]

@@ -17,9 +17,10 @@ coupons share the group ``percent`` by default, so 9折 and 85折 never combine,
 join a 满减).
 
 The best combination (C5) maximises what the member saves, coupons and points together (points
-are redeemed after coupons, so a coupon can lower the points that may be used); among equal
-savings it keeps points (more coupon value), then prefers the coupons that expire first
-[seed 002], then fewer coupons, then the smallest ids: deterministic.
+are redeemed after coupons, so a coupon can lower the points that may be used); ties go to the
+coupons that expire first [seed 002] (compared earliest first; using a coupon beats not using
+it), then to more coupon value (points kept), then fewer coupons, then the smallest ids:
+deterministic.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, time
+from datetime import UTC, datetime, time
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
 
@@ -303,18 +304,23 @@ class _Rank:
     """Smaller is better."""
 
     savings: int
-    coupon_fen: int
     expiries: tuple[datetime, ...]
+    """Sorted, closed by ``NEVER``: a set using a coupon that expires sooner ranks first, and one
+    that uses a coupon ranks before one that leaves it."""
+    coupon_fen: int
     count: int
     ids: tuple[str, ...]
+
+
+NEVER = datetime.max.replace(tzinfo=UTC)
 
 
 def rank(applied: Sequence[Applied], points_fen: int) -> _Rank:
     coupon_fen = sum(a.amount_fen for a in applied)
     return _Rank(
         savings=-(coupon_fen + points_fen),
+        expiries=(*sorted(a.coupon.expires_at for a in applied), NEVER),
         coupon_fen=-coupon_fen,
-        expiries=tuple(sorted(a.coupon.expires_at for a in applied)),
         count=len(applied),
         ids=tuple(sorted(str(a.coupon.id) for a in applied)),
     )
@@ -333,6 +339,8 @@ class _Search:
     best_rank: _Rank | None = None
     top: list[list[int]] = field(default_factory=list)
     """``top[i][k]``: the sum of the k largest standalone discounts among candidates i, i+1, …"""
+    earliest: list[list[datetime]] = field(default_factory=list)
+    """``earliest[i]``: the soonest expiries among candidates i, i+1, … (as many as one order takes)."""
     remainders: list[list[int]] = field(default_factory=list)
     """``remainders[i][k]``: a bit set of the remainders modulo ``points_step`` of the sums of at
     most k amount-off values among candidates i, i+1, …"""
@@ -342,9 +350,13 @@ class _Search:
         largest: list[int] = []
         self.top = [[0] * (slots + 1) for _ in range(count + 1)]
         self.remainders = [[1] * (slots + 1) for _ in range(count + 1)]
+        self.earliest = [[] for _ in range(count + 1)]
         full = (1 << step) - 1
         for index in range(count - 1, -1, -1):
             largest = sorted([*largest, self.standalone[index]], reverse=True)[:slots]
+            self.earliest[index] = sorted([*self.earliest[index + 1], self.candidates[index].expires_at])[
+                :slots
+            ]
             shift = self.candidates[index].terms.amount_off_fen % step
             for k in range(1, slots + 1):
                 self.top[index][k] = sum(largest[:k])
@@ -386,13 +398,17 @@ class _Search:
         if self.best_rank is None or candidate < self.best_rank:
             self.best, self.best_rank = list(chosen), candidate
 
-    def bound(self, start: int, chosen_fen: int, slots: int, fixed: bool) -> tuple[int, int]:
-        """The most any extension could save: (savings, coupon value), negated like ``_Rank``."""
+    def bound(
+        self, start: int, chosen: list[Applied], chosen_fen: int, slots: int, fixed: bool
+    ) -> tuple[int, tuple[datetime, ...], int]:
+        """The best any extension from candidate ``start`` on could rank: (savings, expiries, coupon
+        value) like ``_Rank``. Each part only worsens as ``start`` grows."""
         coupon_fen = chosen_fen + self.top[start][slots]
         savings = min(self.payable, coupon_fen + self.points_ceiling)
         if fixed:
             savings = min(savings, self.savings_within_steps(start, chosen_fen, slots))
-        return -savings, -coupon_fen
+        soonest = sorted([*(a.coupon.expires_at for a in chosen), *self.earliest[start][:slots]])
+        return -savings, (*soonest, NEVER), -coupon_fen
 
     def walk(self, start: int, items: list[Item], chosen: list[Applied], groups: frozenset[str]) -> None:
         chosen_fen = sum(a.amount_fen for a in chosen)
@@ -403,8 +419,12 @@ class _Search:
         fixed = self.points_step > 1 and self.fixed_amounts_only(start, items, slots)
         for index in range(start, len(self.candidates)):
             if self.best_rank is not None:
-                savings, coupon_fen = self.bound(index, chosen_fen, slots, fixed)
-                if (savings, coupon_fen) > (self.best_rank.savings, self.best_rank.coupon_fen):
+                best = self.best_rank
+                if self.bound(index, chosen, chosen_fen, slots, fixed) > (
+                    best.savings,
+                    best.expiries,
+                    best.coupon_fen,
+                ):
                     return
             coupon = self.candidates[index]
             terms = coupon.terms

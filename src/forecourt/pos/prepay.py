@@ -59,6 +59,8 @@ from forecourt.stations import service as stations
 from forecourt.tiers import service as tiers
 
 AUTHORIZATION_TTL = timedelta(minutes=30)
+COMPLETION_ATTEMPTS = 5
+"""A completion gives up a refused coupon or points and tries again, a few times at most."""
 CENTILITRE = Decimal("0.01")
 
 
@@ -143,6 +145,8 @@ def _without_what_was_refused(redeem: Redeem, refused: Exception) -> Redeem:
         if isinstance(redeem.points, int) and points_left < redeem.points:
             return redeem.model_copy(update={"points": points_left})
         raise refused
+    if redeem.coupons == "auto" and isinstance(refused, CouponAlreadyUsed):
+        return redeem  # another sale took the coupon the best combination chose: choose again
     named = redeem.coupons if isinstance(redeem.coupons, list) else []
     kept = [coupon for coupon in named if str(coupon) != details.get("coupon_id")]
     if len(kept) == len(named):
@@ -242,7 +246,7 @@ def complete(
     station = stations.get_station_by_id(session, row.station_id)
     request = AuthorizationRequest.model_validate(row.request)
     redeem = _redeem_on_completion(request.redeem, body.liters, row)
-    while True:
+    for attempt in range(1, COMPLETION_ATTEMPTS + 1):
         commit_body = CommitRequest(
             station=station.code,
             member=MemberIdentifier(type="member_id", value=str(row.member_id)) if row.member_id else None,
@@ -257,6 +261,8 @@ def complete(
                 sale = _commit_at_fixed_terms(session, pii, signer, device, row, request, commit_body)
             break
         except (CouponNotApplicable, CouponExpired, CouponAlreadyUsed, PointsExceedPayable) as refused:
+            if attempt == COMPLETION_ATTEMPTS:
+                raise
             redeem = _without_what_was_refused(redeem, refused)
     row.status = "completed"
     row.closed_at = now
