@@ -13,8 +13,9 @@ from hypothesis import strategies as st
 
 from forecourt.coupons.domain import CouponOffer, HeldCoupon, Occasion, Terms
 from forecourt.coupons.errors import CouponExpired, CouponNotApplicable, CouponNotFound
+from forecourt.kit.money import half_up
 from forecourt.pos import checkout
-from forecourt.pos.checkout import Checkout, Line, Redemption, Shopper, fuel_line, goods_line, half_up
+from forecourt.pos.checkout import Checkout, Line, Redemption, Shopper, fuel_line, goods_line
 from forecourt.pos.errors import (
     InsufficientPointsForRedemption,
     InvalidPointsAmount,

@@ -30,7 +30,8 @@ from forecourt.coupons.domain import (
     rank,
     stacking_refusal,
 )
-from forecourt.pos.checkout import POINT_STEP_FEN, half_up, points_value_fen
+from forecourt.kit.money import half_up
+from forecourt.pos.checkout import POINT_STEP_FEN, points_value_fen
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 WEDNESDAY_NOON = datetime(2026, 3, 4, 12, tzinfo=BEIJING)

@@ -29,18 +29,15 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Literal
 
+from forecourt.kit.money import half_up
 from forecourt.rules.domain import allocate
 
 CouponKind = Literal["amount_off", "percent_off", "per_liter", "voucher"]
 KIND_ORDER: dict[str, int] = {"voucher": 0, "per_liter": 1, "percent_off": 2, "amount_off": 3}
 DEFAULT_PERCENT_GROUP = "percent"
-
-
-def half_up(value: Decimal) -> int:
-    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 @dataclass(frozen=True)

@@ -182,6 +182,23 @@ def issue(
     raise CouponLimitReached(template=template.code, limit=limit)
 
 
+def issue_or_skip(
+    session: Session,
+    template: CouponTemplate,
+    member_id: uuid.UUID,
+    *,
+    channel: str,
+    now: datetime,
+    source_key: str,
+) -> tuple[Coupon, bool] | str:
+    """``issue``, or the code of why it cannot (out of stock, the member's limit, the template
+    closed): automatic issues skip such members rather than fail the rest."""
+    try:
+        return issue(session, template, member_id, channel=channel, now=now, source_key=source_key)
+    except (CouponOutOfStock, CouponLimitReached, CouponNotClaimable) as refused:
+        return refused.code
+
+
 def next_slot(session: Session, template: CouponTemplate, member_id: uuid.UUID, period: str) -> int | None:
     """The member's next slot under the template's per-member limit (None: no limit), or raise
     ``coupon_limit_reached``. Two claims racing for one slot collide on the unique slot key."""
@@ -403,20 +420,19 @@ def issue_to_members(session: Session, actor: Actor, code: str, body: IssueReque
     if unknown:
         refused["member_not_found"] = unknown
     for member_id in member_ids:
-        try:
-            _, new = issue(
-                session,
-                template,
-                member_id,
-                channel=body.channel,
-                now=now,
-                source_key=f"campaign:{body.campaign}:{template.code}:{member_id}",
-            )
-        except (CouponOutOfStock, CouponLimitReached, CouponNotClaimable) as exc:
-            refused[exc.code] = refused.get(exc.code, 0) + 1
+        outcome = issue_or_skip(
+            session,
+            template,
+            member_id,
+            channel=body.channel,
+            now=now,
+            source_key=f"campaign:{body.campaign}:{template.code}:{member_id}",
+        )
+        if isinstance(outcome, str):
+            refused[outcome] = refused.get(outcome, 0) + 1
             continue
-        issued += new
-        already += not new
+        issued += outcome[1]
+        already += not outcome[1]
     audit.record(
         session,
         actor,
@@ -438,18 +454,16 @@ def issue_pack(
         item = PackItem.model_validate(raw)
         template = templates.get_template(session, item.template)
         for index in range(item.count):
-            try:
-                coupon, _ = issue(
-                    session,
-                    template,
-                    member_id,
-                    channel="pack",
-                    now=now,
-                    source_key=f"{source}:{template.code}:{index}",
-                )
-            except (CouponOutOfStock, CouponLimitReached, CouponNotClaimable):
-                continue
-            issued.append(coupon)
+            outcome = issue_or_skip(
+                session,
+                template,
+                member_id,
+                channel="pack",
+                now=now,
+                source_key=f"{source}:{template.code}:{index}",
+            )
+            if not isinstance(outcome, str):
+                issued.append(outcome[0])
     return issued
 
 
@@ -484,16 +498,16 @@ def grant_from_rule(session: Session, context: HookContext, params: Mapping[str,
     """The ``coupon.grant`` rule action: ``{"template": CODE}``, once per rule and sale."""
     try:
         template = templates.get_template(session, str(params.get("template", "")))
-        issue(
-            session,
-            template,
-            context.member_id,
-            channel="rule",
-            now=context.occurred_at,
-            source_key=f"rule:{context.rule_code}:{context.source}:{template.code}",
-        )
-    except (CouponTemplateNotFound, CouponOutOfStock, CouponLimitReached, CouponNotClaimable):
-        return  # a promotion that ran out (or whose template was removed) never fails the sale
+    except CouponTemplateNotFound:
+        return  # checked when the rule was saved; a sale never fails for a promotion's coupon
+    issue_or_skip(  # a promotion that ran out never fails the sale either
+        session,
+        template,
+        context.member_id,
+        channel="rule",
+        now=context.occurred_at,
+        source_key=f"rule:{context.rule_code}:{context.source}:{template.code}",
+    )
 
 
 def grant_params_problem(session: Session, params: Mapping[str, Any]) -> str | None:
@@ -514,16 +528,13 @@ def issue_birthday_coupons(session: Session, member_ids: list[uuid.UUID], year: 
     template = templates.get_template(session, templates.BIRTHDAY_TEMPLATE)
     count = 0
     for member_id in member_ids:
-        try:
-            _, new = issue(
-                session,
-                template,
-                member_id,
-                channel="birthday",
-                now=now,
-                source_key=f"birthday:{year}:{member_id}",
-            )
-        except (CouponOutOfStock, CouponLimitReached, CouponNotClaimable):
-            continue
-        count += new
+        outcome = issue_or_skip(
+            session,
+            template,
+            member_id,
+            channel="birthday",
+            now=now,
+            source_key=f"birthday:{year}:{member_id}",
+        )
+        count += not isinstance(outcome, str) and outcome[1]
     return count

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from forecourt.kit.clock import chain_zone, utcnow
 from forecourt.kit.ids import new_id
+from forecourt.kit.money import half_up
 from forecourt.ledger.models import Entry, LedgerAccount, LiabilitySnapshot, Lot, Posting, Reconciliation
 from forecourt.ledger.points import ASSET
 
@@ -44,7 +45,7 @@ def _sums_by_purpose(session: Session, as_of: datetime) -> dict[tuple[bool, str]
 
 
 def liability_fen(points: int, unit_cost_millifen: int) -> int:
-    return int((Decimal(points) * unit_cost_millifen / 1000).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    return half_up(Decimal(points) * unit_cost_millifen / 1000)
 
 
 def take_snapshot(session: Session, day: date, unit_cost_millifen: int) -> LiabilitySnapshot:

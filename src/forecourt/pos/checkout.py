@@ -17,7 +17,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Literal
 
 from forecourt.coupons.domain import (
@@ -29,6 +29,7 @@ from forecourt.coupons.domain import (
     best_combination,
 )
 from forecourt.coupons.errors import CouponExpired, CouponNotApplicable, CouponNotFound
+from forecourt.kit.money import half_up
 from forecourt.pos.errors import (
     InsufficientPointsForRedemption,
     InvalidPointsAmount,
@@ -42,10 +43,6 @@ POINT_STEP = 100
 """Points are redeemed in whole hundreds."""
 POINT_STEP_FEN = POINT_STEP * 100 // POINTS_PER_YUAN
 """What one step of points pays (¥1)."""
-
-
-def half_up(value: Decimal) -> int:
-    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 @dataclass

@@ -26,6 +26,7 @@ from forecourt.coupons.errors import CouponAlreadyUsed, CouponExpired, CouponNot
 from forecourt.devices.service import DeviceIdentity
 from forecourt.kit.clock import utcnow
 from forecourt.kit.ids import new_id
+from forecourt.kit.money import half_up
 from forecourt.ledger import points
 from forecourt.ledger.chain import Signer
 from forecourt.members.models import Member
@@ -66,8 +67,8 @@ CENTILITRE = Decimal("0.01")
 
 def payable_fen(liters: Decimal, unit_price_fen: int, discount_bp: int) -> int:
     """What ``liters`` cost after the fuel discount, with the same half-up rounding as the sale."""
-    gross = checkout.half_up(liters * unit_price_fen)
-    return gross - checkout.half_up(Decimal(gross) * discount_bp / 10_000)
+    gross = half_up(liters * unit_price_fen)
+    return gross - half_up(Decimal(gross) * discount_bp / 10_000)
 
 
 def max_liters(amount_fen: int, unit_price_fen: int, discount_bp: int) -> Decimal:

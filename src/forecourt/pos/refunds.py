@@ -24,9 +24,9 @@ from forecourt.devices.service import DeviceIdentity
 from forecourt.errors import InvalidRequest
 from forecourt.kit.clock import utcnow
 from forecourt.kit.ids import new_id
+from forecourt.kit.money import half_up
 from forecourt.ledger import sales as ledger_sales
 from forecourt.ledger.chain import Signer
-from forecourt.pos.checkout import half_up
 from forecourt.pos.errors import RefundExceedsSale, RefundNotPossible, UnknownLine
 from forecourt.pos.models import Sale, SaleLine, SalePayment, SaleRefund
 from forecourt.pos.schemas import (

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from forecourt.config import get_settings
 from forecourt.kit.clock import to_chain_time, utcnow
+from forecourt.kit.money import half_up
 from forecourt.members import repository as members_repository
 from forecourt.members.models import Member
 from forecourt.members.pii import Pii
@@ -151,7 +152,7 @@ def backtest(session: Session, body: BacktestRequest) -> BacktestResult:
         sales_affected=affected,
         members_affected=len(members_hit),
         points=points,
-        cost_fen=int((Decimal(points) * unit / 1000).quantize(Decimal(1), rounding="ROUND_HALF_UP")),
+        cost_fen=half_up(Decimal(points) * unit / 1000),
     )
 
 
