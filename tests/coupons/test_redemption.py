@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from forecourt.app import create_app
 from forecourt.config import Settings
 from forecourt.coupons.models import Coupon
+from forecourt.db.outbox import OutboxEvent
 from forecourt.db.session import Database
 from forecourt.devices import service as devices
 from forecourt.kit.actor import SYSTEM
@@ -157,6 +158,14 @@ def test_points_are_earned_on_the_money_paid_after_coupons_and_points(
     assert sale["points_redeemed"] == 1_000
     assert sale["points_earned"]["total"] == 120
     assert points_of(session, regular) == 120
+    completed = session.scalars(
+        select(OutboxEvent)
+        .where(OutboxEvent.topic == "transaction.completed")
+        .order_by(OutboxEvent.occurred_at)
+    ).all()
+    assert [e.payload["coupons"] for e in completed if e.payload["sale_id"] == sale["id"]] == [
+        [str(coupon.id)]
+    ]
 
 
 def test_a_regional_coupon_is_used_at_any_station_of_its_region_only(

@@ -440,6 +440,7 @@ def commit(
             "fuel_liters": str(fuel_liters),
             "points_earned": sale.points_earned,
             "points_redeemed": sale.points_redeemed,
+            "coupons": [str(applied.coupon.id) for applied in basket.coupons_applied],
         },
         occurred_at=priced.occurred_at,
     )
