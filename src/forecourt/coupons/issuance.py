@@ -18,12 +18,11 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from forecourt.audit import service as audit
-from forecourt.coupons import templates
+from forecourt.coupons import repository, templates
 from forecourt.coupons.errors import (
     CouponBatchNotFound,
     CouponCodeTaken,
@@ -36,10 +35,9 @@ from forecourt.coupons.errors import (
     CouponTemplateNotFound,
     InvalidCouponTemplate,
 )
-from forecourt.coupons.models import Coupon, CouponBatch, CouponStock, CouponTemplate
+from forecourt.coupons.models import Coupon, CouponBatch, CouponTemplate
 from forecourt.coupons.schemas import BatchCreate, IssueRequest, IssueResult, PackItem
 from forecourt.db.outbox import Event, subscribe
-from forecourt.db.upsert import insert_for
 from forecourt.kit.actor import Actor
 from forecourt.kit.clock import chain_zone, to_chain_time, utcnow
 from forecourt.kit.ids import new_id
@@ -95,33 +93,17 @@ def take_stock(session: Session, template: CouponTemplate, period: str, count: i
     total = template.total_stock
     if total is None:
         return
-    issued = session.scalar(
-        select(CouponStock.issued).where(CouponStock.template_id == template.id, CouponStock.period == period)
-    )
-    if (issued or 0) + count > total:  # sold out: refused by a read, no write under a burst
-        raise CouponOutOfStock(template=template.code, left=max(total - (issued or 0), 0))
-    statement = (
-        insert_for(session, CouponStock)
-        .values(template_id=template.id, period=period, issued=count)
-        .on_conflict_do_update(
-            index_elements=["template_id", "period"],
-            set_={"issued": CouponStock.issued + count},
-            where=CouponStock.issued + count <= total,
-        )
-        .returning(CouponStock.issued)
-    )
-    if session.execute(statement).scalar() is None:
+    issued = repository.issued_in_period(session, template.id, period)
+    if issued + count > total:  # sold out: refused by a read, no write under a burst
+        raise CouponOutOfStock(template=template.code, left=max(total - issued, 0))
+    if not repository.add_to_stock(session, template.id, period, count, total):
         raise CouponOutOfStock(template=template.code, left=0)
 
 
 def _give_back_stock(session: Session, template: CouponTemplate, period: str, count: int) -> None:
     if template.total_stock is None:
         return
-    session.execute(
-        update(CouponStock)
-        .where(CouponStock.template_id == template.id, CouponStock.period == period)
-        .values(issued=CouponStock.issued - count)
-    )
+    repository.give_back_stock(session, template.id, period, count)
 
 
 def issue(
@@ -137,7 +119,7 @@ def issue(
     ``source_key`` that already happened returns the first coupon). Raises ``coupon_out_of_stock``,
     ``coupon_limit_reached`` or ``coupon_not_claimable`` (retired), changing nothing."""
     if source_key is not None:
-        existing = session.scalar(select(Coupon).where(Coupon.source_key == source_key))
+        existing = repository.coupon_by_source_key(session, source_key)
         if existing is not None:
             return existing, False
     if template.status != "active":
@@ -151,32 +133,30 @@ def issue(
         slot = next_slot(session, template, member_id, period)
         take_stock(session, template, period, 1)
         coupon_id = new_id()
-        inserted = session.execute(
-            insert_for(session, Coupon)
-            .values(
-                id=coupon_id,
-                template_id=template.id,
-                batch_id=None,
-                member_id=member_id,
-                code=new_code(),
-                status="available",
-                channel=channel,
-                source_key=source_key,
-                claim_period=period,
-                claim_slot=slot,
-                issued_at=now,
-                claimed_at=now,
-                valid_from=valid_from,
-                expires_at=expires_at,
-            )
-            .on_conflict_do_nothing()
-            .returning(Coupon.id)
-        ).scalar()
-        if inserted is not None:
-            return session.get_one(Coupon, coupon_id), True
+        inserted = repository.add_coupon_unless_taken(
+            session,
+            {
+                "id": coupon_id,
+                "template_id": template.id,
+                "batch_id": None,
+                "member_id": member_id,
+                "code": new_code(),
+                "status": "available",
+                "channel": channel,
+                "source_key": source_key,
+                "claim_period": period,
+                "claim_slot": slot,
+                "issued_at": now,
+                "claimed_at": now,
+                "valid_from": valid_from,
+                "expires_at": expires_at,
+            },
+        )
+        if inserted:
+            return repository.get_coupon(session, coupon_id), True
         _give_back_stock(session, template, period, 1)
         if source_key is not None:
-            existing = session.scalar(select(Coupon).where(Coupon.source_key == source_key))
+            existing = repository.coupon_by_source_key(session, source_key)
             if existing is not None:
                 return existing, False
     raise CouponLimitReached(template=template.code, limit=limit)
@@ -205,19 +185,10 @@ def next_slot(session: Session, template: CouponTemplate, member_id: uuid.UUID, 
     limit = template.per_member_limit
     if limit is None:
         return None
-    held = session.scalar(
-        select(func.count())
-        .select_from(Coupon)
-        .where(
-            Coupon.template_id == template.id,
-            Coupon.member_id == member_id,
-            Coupon.claim_period == period,
-            Coupon.claim_slot.is_not(None),
-        )
-    )
-    if (held or 0) >= limit:
+    held = repository.count_slotted(session, template.id, member_id, period)
+    if held >= limit:
         raise CouponLimitReached(template=template.code, limit=limit)
-    return (held or 0) + 1
+    return held + 1
 
 
 # --- the member's own claims -------------------------------------------------------------------------
@@ -254,11 +225,7 @@ def claim(session: Session, actor: Actor, member_id: uuid.UUID, code: str, now: 
 def redeem_code(session: Session, member_id: uuid.UUID, code: str, now: datetime) -> Coupon:
     """A member types or scans a printed batch code: the coupon becomes theirs, under the
     template's per-member limit, with a new code (the printed one was seen by others)."""
-    row = session.execute(
-        select(Coupon, CouponTemplate)
-        .join(CouponTemplate, CouponTemplate.id == Coupon.template_id)
-        .where(Coupon.printed_code == normalise_code(code))
-    ).first()
+    row = repository.coupon_by_printed_code(session, normalise_code(code))
     if row is None:
         raise CouponNotFound(code="***")
     coupon, template = row
@@ -271,24 +238,20 @@ def redeem_code(session: Session, member_id: uuid.UUID, code: str, now: datetime
     slot = next_slot(session, template, member_id, period)
     try:
         with session.begin_nested():
-            claimed = session.execute(
-                update(Coupon)
-                .where(Coupon.id == coupon.id, Coupon.status == "unclaimed")
-                .values(
-                    member_id=member_id,
-                    status="available",
-                    code=new_code(),
-                    claim_period=period,
-                    claim_slot=slot,
-                    claimed_at=now,
-                    valid_from=valid_from,
-                    expires_at=expires_at,
-                )
-                .execution_options(synchronize_session=False)
-            ).rowcount  # type: ignore[attr-defined]
+            claimed = repository.claim_printed(
+                session,
+                coupon.id,
+                member_id=member_id,
+                code=new_code(),
+                claim_period=period,
+                claim_slot=slot,
+                claimed_at=now,
+                valid_from=valid_from,
+                expires_at=expires_at,
+            )
     except IntegrityError as exc:  # the member's last slot was taken by a claim racing this one
         raise CouponLimitReached(template=template.code, limit=template.per_member_limit) from exc
-    if claimed != 1:
+    if not claimed:
         raise CouponCodeTaken()
     session.refresh(coupon)
     return coupon
@@ -359,8 +322,7 @@ def create_batch(session: Session, actor: Actor, code: str, body: BatchCreate) -
         }
         for code in (new_code() for _ in range(body.size))
     ]
-    for start in range(0, len(rows), 5000):
-        session.execute(insert(Coupon), rows[start : start + 5000])
+    repository.add_coupons(session, rows)
     audit.record(
         session,
         actor,
@@ -373,19 +335,10 @@ def create_batch(session: Session, actor: Actor, code: str, body: BatchCreate) -
 
 
 def get_batch(session: Session, batch_id: uuid.UUID) -> tuple[CouponBatch, str, int]:
-    row = session.execute(
-        select(CouponBatch, CouponTemplate.code)
-        .join(CouponTemplate, CouponTemplate.id == CouponBatch.template_id)
-        .where(CouponBatch.id == batch_id)
-    ).first()
+    row = repository.batch_with_template_code(session, batch_id)
     if row is None:
         raise CouponBatchNotFound(batch_id=str(batch_id))
-    claimed = session.scalar(
-        select(func.count())
-        .select_from(Coupon)
-        .where(Coupon.batch_id == batch_id, Coupon.status != "unclaimed")
-    )
-    return row[0], row[1], int(claimed or 0)
+    return row[0], row[1], repository.count_claimed_in_batch(session, batch_id)
 
 
 def batch_codes_csv(session: Session, batch_id: uuid.UUID) -> tuple[CouponBatch, str]:
@@ -396,11 +349,7 @@ def batch_codes_csv(session: Session, batch_id: uuid.UUID) -> tuple[CouponBatch,
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["code", "template", "status", "expires_at"])
-    for coupon_code, status, expires_at in session.execute(
-        select(Coupon.printed_code, Coupon.status, Coupon.expires_at)
-        .where(Coupon.batch_id == batch.id, Coupon.status == "unclaimed")
-        .order_by(Coupon.printed_code)
-    ):
+    for coupon_code, status, expires_at in repository.unclaimed_in_batch(session, batch.id):
         writer.writerow([coupon_code, template_code, status, expires_at.isoformat() if expires_at else ""])
     return batch, out.getvalue()
 
@@ -486,12 +435,7 @@ def new_member_pack(session: Session, event: Event) -> None:
 @subscribe("member.erased", name="coupons.void_on_erasure")
 def void_on_erasure(session: Session, event: Event) -> None:
     """An erased member's unused coupons are voided: nobody can use them any more."""
-    session.execute(
-        update(Coupon)
-        .where(Coupon.member_id == uuid.UUID(event.payload["member_id"]), Coupon.status == "available")
-        .values(status="void", returned_at=event.occurred_at)
-        .execution_options(synchronize_session=False)
-    )
+    repository.void_available_of(session, uuid.UUID(event.payload["member_id"]), event.occurred_at)
 
 
 def grant_from_rule(session: Session, context: HookContext, params: Mapping[str, Any]) -> None:

@@ -5,12 +5,11 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from forecourt.coupons import templates
+from forecourt.coupons import repository, templates
 from forecourt.coupons.issuance import claim_refusal, stock_period
-from forecourt.coupons.models import Coupon, CouponStock, CouponTemplate
+from forecourt.coupons.models import Coupon, CouponTemplate
 from forecourt.coupons.schemas import CentreEntry, CouponRead
 
 
@@ -33,33 +32,12 @@ def _read(coupon: Coupon, template: CouponTemplate) -> CouponRead:
 
 
 def read_one(session: Session, coupon_id: uuid.UUID) -> CouponRead:
-    coupon, template = session.execute(
-        select(Coupon, CouponTemplate)
-        .join(CouponTemplate, CouponTemplate.id == Coupon.template_id)
-        .where(Coupon.id == coupon_id)
-    ).one()
-    return _read(coupon, template)
+    return _read(*repository.coupon_with_template(session, coupon_id))
 
 
 def coupons_of(session: Session, member_id: uuid.UUID, status: str, now: datetime) -> list[CouponRead]:
     """``available`` (usable or soon usable), ``used``, ``expired`` (incl. refunded after expiry), ``all``."""
-    query = (
-        select(Coupon, CouponTemplate)
-        .join(CouponTemplate, CouponTemplate.id == Coupon.template_id)
-        .where(Coupon.member_id == member_id)
-    )
-    if status == "available":
-        query = query.where(Coupon.status == "available", Coupon.expires_at > now)
-    elif status == "used":
-        query = query.where(Coupon.status == "used")
-    elif status == "expired":
-        query = query.where(
-            or_(
-                Coupon.status == "refunded_expired",
-                (Coupon.status == "available") & (Coupon.expires_at <= now),
-            )
-        )
-    rows = session.execute(query.order_by(Coupon.expires_at, Coupon.id).limit(500))
+    rows = repository.coupons_of(session, member_id, status, now, limit=500)
     return [_read(coupon, template) for coupon, template in rows]
 
 
@@ -74,20 +52,8 @@ def centre(session: Session, member_id: uuid.UUID, now: datetime) -> list[Centre
     entries: list[CentreEntry] = []
     for template in offered:
         period = stock_period(template, now)
-        issued = session.scalar(
-            select(CouponStock.issued).where(
-                CouponStock.template_id == template.id, CouponStock.period == period
-            )
-        )
-        held = session.scalar(
-            select(func.count())
-            .select_from(Coupon)
-            .where(
-                Coupon.template_id == template.id,
-                Coupon.member_id == member_id,
-                Coupon.claim_period == period,
-            )
-        )
+        issued = repository.issued_in_period(session, template.id, period)
+        held = repository.count_held_in_period(session, template.id, member_id, period)
         entries.append(
             CentreEntry(
                 template=template.code,
@@ -95,8 +61,8 @@ def centre(session: Session, member_id: uuid.UUID, now: datetime) -> list[Centre
                 kind=template.kind,
                 description=templates.describe(template),
                 face_value_fen=template.face_value_fen,
-                left=None if template.total_stock is None else max(template.total_stock - (issued or 0), 0),
-                held=int(held or 0),
+                left=None if template.total_stock is None else max(template.total_stock - issued, 0),
+                held=held,
                 per_member_limit=template.per_member_limit,
                 claim_until=template.claim_until,
                 member_day=template.member_day,

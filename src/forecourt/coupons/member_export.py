@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from forecourt.coupons.models import Coupon, CouponTemplate
+from forecourt.coupons import repository
 from forecourt.members.models import Member
 from forecourt.members.pii import Pii
 from forecourt.members.privacy import export_section
@@ -15,16 +14,10 @@ from forecourt.members.privacy import export_section
 
 @export_section("coupons", ("coupons",))
 def _coupons(session: Session, pii: Pii, member: Member) -> dict[str, Any]:
-    rows = session.execute(
-        select(Coupon, CouponTemplate.code)
-        .join(CouponTemplate, CouponTemplate.id == Coupon.template_id)
-        .where(Coupon.member_id == member.id)
-        .order_by(Coupon.issued_at, Coupon.id)
-    )
     return {
         "coupons": [
             {
-                "template": template,
+                "template": template.code,
                 "code": coupon.code,
                 "status": coupon.status,
                 "channel": coupon.channel,
@@ -33,6 +26,6 @@ def _coupons(session: Session, pii: Pii, member: Member) -> dict[str, Any]:
                 "used_at": coupon.used_at,
                 "used_station": coupon.used_station,
             }
-            for coupon, template in rows
+            for coupon, template in repository.all_coupons_of(session, member.id)
         ]
     }

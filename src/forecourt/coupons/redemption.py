@@ -12,12 +12,11 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from forecourt.audit import service as audit
 from forecourt.config import get_settings
-from forecourt.coupons import templates
+from forecourt.coupons import repository, templates
 from forecourt.coupons.domain import Applied, CouponOffer, HeldCoupon, Occasion, occasion_refusal
 from forecourt.coupons.errors import (
     CouponAlreadyUsed,
@@ -54,18 +53,9 @@ def held_coupons(session: Session, member_id: uuid.UUID, at: datetime) -> list[H
     """The member's available coupons that have not expired at ``at``, first-expiring first.
     A partner's vouchers are left out: they pay for the partner's service (its car wash), so only
     the partner verifies them; partner-funded discounts on a sale are used at the pump like others."""
-    rows = session.execute(
-        select(Coupon, CouponTemplate)
-        .join(CouponTemplate, CouponTemplate.id == Coupon.template_id)
-        .where(
-            Coupon.member_id == member_id,
-            Coupon.status == "available",
-            Coupon.expires_at > at,
-            ~((CouponTemplate.funder == "partner") & (CouponTemplate.kind == "voucher")),
-        )
-        .order_by(Coupon.expires_at, Coupon.id)
-    )
-    return [_held(coupon, template) for coupon, template in rows]
+    return [
+        _held(coupon, template) for coupon, template in repository.usable_coupons_of(session, member_id, at)
+    ]
 
 
 def usable_now(session: Session, member_id: uuid.UUID, where: Occasion) -> list[HeldCoupon]:
@@ -76,14 +66,7 @@ def usable_now(session: Session, member_id: uuid.UUID, where: Occasion) -> list[
 def _named(
     session: Session, member_id: uuid.UUID, ids: Sequence[uuid.UUID], at: datetime
 ) -> list[HeldCoupon]:
-    rows = {
-        coupon.id: (coupon, template)
-        for coupon, template in session.execute(
-            select(Coupon, CouponTemplate)
-            .join(CouponTemplate, CouponTemplate.id == Coupon.template_id)
-            .where(Coupon.id.in_(list(ids)), Coupon.member_id == member_id)
-        )
-    }
+    rows = repository.member_coupons_by_id(session, member_id, ids)
     named: list[HeldCoupon] = []
     for coupon_id in dict.fromkeys(ids):
         found = rows.get(coupon_id)
@@ -130,20 +113,17 @@ def use(
 ) -> None:
     """Consume the sale's coupons; a coupon used meanwhile by another sale fails this one."""
     for item in applied:
-        done = session.execute(
-            update(Coupon)
-            .where(Coupon.id == item.coupon.id, Coupon.member_id == member_id, Coupon.status == "available")
-            .values(
-                status="used",
-                used_at=at,
-                used_sale_id=sale_id,
-                used_station=station,
-                used_by=used_by,
-                discount_fen=item.amount_fen,
-            )
-            .execution_options(synchronize_session=False)
-        ).rowcount  # type: ignore[attr-defined]
-        if done != 1:
+        done = repository.use_coupon(
+            session,
+            item.coupon.id,
+            member_id,
+            sale_id=sale_id,
+            station=station,
+            used_by=used_by,
+            at=at,
+            discount_fen=item.amount_fen,
+        )
+        if not done:
             raise CouponAlreadyUsed(coupon_id=str(item.coupon.id))
 
 
@@ -151,9 +131,7 @@ def return_for_refund(session: Session, sale_id: uuid.UUID, now: datetime) -> li
     """A fully refunded sale's coupons: back to ``available`` while still valid, else
     ``refunded_expired``; coupons a rule granted for the sale are voided if still unused (buying and
     refunding must not farm coupons). Returns (coupon id, new status)."""
-    coupons = session.scalars(
-        select(Coupon).where(Coupon.used_sale_id == sale_id, Coupon.status == "used").order_by(Coupon.id)
-    ).all()
+    coupons = repository.used_by_sale(session, sale_id)
     result: list[tuple[uuid.UUID, str]] = []
     for coupon in coupons:
         valid = coupon.expires_at is not None and coupon.expires_at > now
@@ -163,11 +141,7 @@ def return_for_refund(session: Session, sale_id: uuid.UUID, now: datetime) -> li
             coupon.used_at = coupon.used_sale_id = coupon.used_station = coupon.used_by = None
             coupon.discount_fen = None
         result.append((coupon.id, coupon.status))
-    granted = session.scalars(
-        select(Coupon)
-        .where(Coupon.source_key.like(f"rule:%:sale:{sale_id}:%"), Coupon.status == "available")
-        .order_by(Coupon.id)
-    ).all()
+    granted = repository.unused_granted_by_sale(session, sale_id)
     for coupon in granted:
         coupon.status = "void"
         coupon.returned_at = now
@@ -189,12 +163,7 @@ def verify(
     """核销 a standalone voucher (car wash …) by its code: at a station in its scope, or by the
     partner whose coupon it is (recording the settlement price). Coupons that discount a sale are
     used at the pump, not verified. Audited: who verified which coupon, where."""
-    row = session.execute(
-        select(Coupon, CouponTemplate)
-        .join(CouponTemplate, CouponTemplate.id == Coupon.template_id)
-        .where(Coupon.code == normalise_code(code))
-        .with_for_update(of=Coupon)
-    ).first()
+    row = repository.coupon_by_code_for_update(session, normalise_code(code))
     if row is None or row[0].member_id is None:
         raise CouponNotFound(code="***")
     coupon, template = row

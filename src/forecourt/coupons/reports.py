@@ -11,16 +11,12 @@ partner coupon that discounted a sale was not verified by the partner: no settle
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from typing import Literal
 
-from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from forecourt.coupons.models import Coupon, CouponTemplate
+from forecourt.coupons import repository
 from forecourt.coupons.schemas import FundingRow, FunnelRow
 from forecourt.kit.clock import chain_zone
-
-FunnelBy = Literal["template", "batch", "channel"]
 
 
 def period_bounds(date_from: date, date_to: date) -> tuple[datetime, datetime]:
@@ -31,27 +27,8 @@ def period_bounds(date_from: date, date_to: date) -> tuple[datetime, datetime]:
     )
 
 
-def funnel(session: Session, by: FunnelBy, date_from: date, date_to: date) -> list[FunnelRow]:
+def funnel(session: Session, by: repository.FunnelBy, date_from: date, date_to: date) -> list[FunnelRow]:
     start, end = period_bounds(date_from, date_to)
-    key = {
-        "template": CouponTemplate.code,
-        "batch": Coupon.batch_id,
-        "channel": Coupon.channel,
-    }[by]
-    used = Coupon.status.in_(("used", "refunded_expired"))
-    rows = session.execute(
-        select(
-            key,
-            func.count(),
-            func.count(Coupon.claimed_at),
-            func.sum(case((used, 1), else_=0)),
-            func.coalesce(func.sum(case((used, Coupon.discount_fen), else_=0)), 0),
-        )
-        .join(CouponTemplate, CouponTemplate.id == Coupon.template_id)
-        .where(Coupon.issued_at >= start, Coupon.issued_at < end)
-        .group_by(key)
-        .order_by(key)
-    )
     return [
         FunnelRow(
             key="-" if k is None else str(k),
@@ -60,29 +37,12 @@ def funnel(session: Session, by: FunnelBy, date_from: date, date_to: date) -> li
             used=int(n_used or 0),
             discount_fen=int(cost),
         )
-        for k, issued, claimed, n_used, cost in rows
+        for k, issued, claimed, n_used, cost in repository.funnel_totals(session, by, start, end)
     ]
 
 
 def funding(session: Session, date_from: date, date_to: date) -> list[FundingRow]:
     start, end = period_bounds(date_from, date_to)
-    verified_by_partner = (CouponTemplate.funder == "partner") & Coupon.used_sale_id.is_(None)
-    settlement = case((verified_by_partner, CouponTemplate.settlement_fen), else_=0)
-    station = case((CouponTemplate.funder == "station", Coupon.used_station), else_=None)
-    rows = session.execute(
-        select(
-            CouponTemplate.funder,
-            CouponTemplate.partner_code,
-            station,
-            func.count(),
-            func.coalesce(func.sum(Coupon.discount_fen), 0),
-            func.coalesce(func.sum(settlement), 0),
-        )
-        .join(CouponTemplate, CouponTemplate.id == Coupon.template_id)
-        .where(Coupon.status == "used", Coupon.used_at >= start, Coupon.used_at < end)
-        .group_by(CouponTemplate.funder, CouponTemplate.partner_code, station)
-        .order_by(CouponTemplate.funder, CouponTemplate.partner_code, station)
-    )
     return [
         FundingRow(
             funder=funder,
@@ -92,5 +52,5 @@ def funding(session: Session, date_from: date, date_to: date) -> list[FundingRow
             discount_fen=int(cost),
             settlement_fen=int(settle),
         )
-        for funder, partner, at, used, cost, settle in rows
+        for funder, partner, at, used, cost, settle in repository.funding_totals(session, start, end)
     ]

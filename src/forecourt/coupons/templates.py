@@ -10,10 +10,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from forecourt.audit import service as audit
+from forecourt.coupons import repository
 from forecourt.coupons.domain import Terms
 from forecourt.coupons.errors import (
     CouponPackNotFound,
@@ -21,7 +21,7 @@ from forecourt.coupons.errors import (
     CouponTemplateNotFound,
     InvalidCouponTemplate,
 )
-from forecourt.coupons.models import Coupon, CouponPack, CouponStock, CouponTemplate
+from forecourt.coupons.models import CouponPack, CouponTemplate
 from forecourt.coupons.schemas import (
     PackItem,
     PackRead,
@@ -32,7 +32,6 @@ from forecourt.coupons.schemas import (
     TemplateTerms,
 )
 from forecourt.db.unique import add_unique
-from forecourt.db.upsert import insert_for
 from forecourt.kit.actor import SYSTEM, Actor
 from forecourt.kit.clock import utcnow
 from forecourt.kit.ids import new_id
@@ -183,20 +182,14 @@ def create_template(session: Session, actor: Actor, body: TemplateCreate) -> Cou
 
 
 def get_template(session: Session, code: str, *, lock: bool = False) -> CouponTemplate:
-    query = select(CouponTemplate).where(CouponTemplate.code == code.upper())
-    if lock:
-        query = query.with_for_update()
-    template = session.scalar(query)
+    template = repository.template_by_code(session, code.upper(), lock=lock)
     if template is None:
         raise CouponTemplateNotFound(code=code)
     return template
 
 
 def list_templates(session: Session, *, status: str | None = None) -> list[CouponTemplate]:
-    query = select(CouponTemplate).order_by(CouponTemplate.code)
-    if status:
-        query = query.where(CouponTemplate.status == status)
-    return list(session.scalars(query))
+    return repository.list_templates(session, status=status)
 
 
 def change_template(session: Session, actor: Actor, code: str, body: TemplateChange) -> CouponTemplate:
@@ -234,17 +227,8 @@ def change_template(session: Session, actor: Actor, code: str, body: TemplateCha
 def _start_counting_stock(session: Session, template: CouponTemplate) -> None:
     """A template given a stock after coupons were issued without one: its counter starts at the
     coupons that exist, so the stock caps the total, not what comes after."""
-    existing = session.execute(
-        select(Coupon.claim_period, func.count())
-        .where(Coupon.template_id == template.id)
-        .group_by(Coupon.claim_period)
-    )
-    for period, count in existing:
-        session.execute(
-            insert_for(session, CouponStock)
-            .values(template_id=template.id, period=period, issued=count)
-            .on_conflict_do_update(index_elements=["template_id", "period"], set_={"issued": count})
-        )
+    for period, count in repository.count_by_period(session, template.id):
+        repository.set_stock(session, template.id, period, count)
 
 
 def _jsonable(value: Any) -> Any:
@@ -253,10 +237,7 @@ def _jsonable(value: Any) -> Any:
 
 def issued_counts(session: Session, template_ids: list[Any] | None = None) -> dict[Any, int]:
     """Coupons that exist of each template (printed codes included)."""
-    query = select(Coupon.template_id, func.count()).group_by(Coupon.template_id)
-    if template_ids is not None:
-        query = query.where(Coupon.template_id.in_(template_ids))
-    return {template_id: int(total) for template_id, total in session.execute(query)}
+    return repository.count_by_template(session, template_ids)
 
 
 def read(template: CouponTemplate, issued: int) -> TemplateRead:
@@ -295,7 +276,7 @@ def put_pack(session: Session, actor: Actor, code: str, body: PackWrite) -> Coup
         get_template(session, item.template)
     now = utcnow()
     items = [item.model_dump() for item in body.items]
-    pack = session.scalar(select(CouponPack).where(CouponPack.code == code.upper()).with_for_update())
+    pack = repository.pack_by_code(session, code.upper(), lock=True)
     before = None
     if pack is None:
         pack = CouponPack(
@@ -319,7 +300,7 @@ def put_pack(session: Session, actor: Actor, code: str, body: PackWrite) -> Coup
 
 
 def get_pack(session: Session, code: str) -> CouponPack:
-    pack = session.scalar(select(CouponPack).where(CouponPack.code == code.upper()))
+    pack = repository.pack_by_code(session, code.upper())
     if pack is None:
         raise CouponPackNotFound(code=code)
     return pack
@@ -329,9 +310,7 @@ def pack_read(session: Session, pack: CouponPack) -> PackRead:
     items = [PackItem.model_validate(item) for item in pack.items]
     values = {
         template.code: template.face_value_fen
-        for template in session.scalars(
-            select(CouponTemplate).where(CouponTemplate.code.in_([item.template for item in items]))
-        )
+        for template in repository.templates_by_code(session, [item.template for item in items])
     }
     return PackRead(
         code=pack.code,
@@ -381,7 +360,7 @@ DEFAULT_PACKS: dict[str, dict[str, Any]] = {
 
 def install_defaults(session: Session) -> None:
     """The default program's coupons (SPEC §5) on a database that has no templates."""
-    if session.scalar(select(CouponTemplate.id).limit(1)) is not None:
+    if repository.any_template(session):
         return
     for document in DEFAULT_TEMPLATES:
         create_template(session, SYSTEM, TemplateCreate.model_validate(document))
