@@ -24,6 +24,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -333,11 +334,12 @@ def pos_load(database: Database, settings: Settings) -> list[Figure]:
                 world.request(("identify", "quote", "commit")[n % 3]) for n in range(int(rate * MIX_SECONDS))
             ]
             outcomes, _ = asyncio.run(_open_loop(base, requests, rate))
-            failed = sum(1 for o in outcomes if o.status not in (200, 201))
+            failed = Counter(o.status for o in outcomes if o.status not in (200, 201))
             figures += _latencies(
                 outcomes,
                 f"mix at {rate}/s",
-                f"{workers} worker(s), {len(outcomes):,} requests, {failed} failed",
+                f"{workers} worker(s), {len(outcomes):,} requests, {sum(failed.values())} failed"
+                + "".join(f", {count} × status {status}" for status, count in sorted(failed.items())),
             )
             for kind in ("identify", "quote", "commit"):
                 figures += _latencies([o for o in outcomes if o.kind == kind], f"  {kind} at {rate}/s")[2:]
