@@ -85,6 +85,7 @@ def _include_routers(app: FastAPI) -> None:
     from forecourt.rules.endpoints import router as rules_router
     from forecourt.stations.endpoints import router as stations_router
     from forecourt.tiers.endpoints import router as tiers_router
+    from forecourt.wallet.endpoints import router as wallet_router
 
     for router in (
         ops_router,
@@ -98,6 +99,7 @@ def _include_routers(app: FastAPI) -> None:
         tiers_router,
         rules_router,
         coupons_router,
+        wallet_router,
         pos_router,
         audit_router,
     ):

@@ -100,7 +100,13 @@ def test_me_shows_the_station_of_a_station_bound_account(client, staff, session)
     login = staff("attendant", station=station)
     me = client.get(ME, headers=login.headers).json()
     assert me["station"] == station.code
-    assert me["permissions"] == ["coupons:verify", "members:read", "members:write", "stations:read"]
+    assert me["permissions"] == [
+        "coupons:verify",
+        "members:read",
+        "members:write",
+        "stations:read",
+        "wallet:top_up",
+    ]
 
 
 def test_the_username_is_case_insensitive(client, staff):

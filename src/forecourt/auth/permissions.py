@@ -70,6 +70,10 @@ class Permission(StrEnum):
     """Verify (核销) a standalone voucher at a station (station-bound staff: their own)."""
     COUPONS_PARTNER_VERIFY = "coupons:partner_verify"
     """Verify the partner's own coupons and record the settlement price (partner accounts)."""
+    WALLET_TOP_UP = "wallet:top_up"
+    """Put money into a member's wallet paid at a counter or by transfer (station staff: theirs)."""
+    WALLET_MANAGE = "wallet:manage"
+    """Set the top-up bonus tiers."""
 
 
 _EVERYONE_IN_OPERATIONS = {Permission.STATIONS_READ}
@@ -95,6 +99,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.REPORTS_FINANCE,
             Permission.RULES_READ,
             Permission.COUPONS_READ,
+            Permission.WALLET_TOP_UP,
+            Permission.WALLET_MANAGE,
         }
     ),
     Role.SERVICE: frozenset(
@@ -108,6 +114,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.TAGS_MANAGE,
             Permission.POINTS_ADJUST,
             Permission.TIERS_MANAGE,
+            Permission.WALLET_TOP_UP,
         }
     ),
     Role.STATION_MANAGER: frozenset(
@@ -120,6 +127,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.MEMBERS_WRITE,
             Permission.PLATES_TRANSFER,
             Permission.COUPONS_VERIFY,
+            Permission.WALLET_TOP_UP,
         }
     ),
     Role.ATTENDANT: frozenset(
@@ -128,6 +136,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.MEMBERS_READ,
             Permission.MEMBERS_WRITE,
             Permission.COUPONS_VERIFY,
+            Permission.WALLET_TOP_UP,
         }
     ),
     Role.AGENT: frozenset({*_EVERYONE_IN_OPERATIONS, Permission.MEMBERS_READ, Permission.MEMBERS_WRITE}),

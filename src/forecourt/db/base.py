@@ -43,4 +43,5 @@ def import_all_models() -> None:
     import forecourt.pos.models
     import forecourt.rules.models
     import forecourt.stations.models
-    import forecourt.tiers.models  # noqa: F401
+    import forecourt.tiers.models
+    import forecourt.wallet.models  # noqa: F401

@@ -47,12 +47,14 @@ def install_defaults(engine: Engine) -> None:
     from forecourt.rules import service as rules
     from forecourt.stations import service as stations
     from forecourt.tiers import service as tiers
+    from forecourt.wallet import service as wallet
 
     with Database(engine).transaction() as session:
         stations.install_defaults(session)
         tiers.install_defaults(session)
         rules.install_defaults(session)
         coupons.install_defaults(session)
+        wallet.install_defaults(session)
 
 
 def migrate(engine: Engine) -> None:

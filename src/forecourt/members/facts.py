@@ -27,7 +27,11 @@ class MemberFacts:
 
 FactProvider = Callable[[Session, Member, MemberFacts], None]
 PROVIDERS: list[FactProvider] = []
-PROVIDER_MODULES = ("forecourt.ledger.member_facts", "forecourt.tiers.member_facts")
+PROVIDER_MODULES = (
+    "forecourt.ledger.member_facts",
+    "forecourt.tiers.member_facts",
+    "forecourt.wallet.member_facts",
+)
 """Modules whose import registers providers (imported on first use)."""
 
 

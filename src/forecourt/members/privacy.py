@@ -60,6 +60,7 @@ SECTION_MODULES = (
     "forecourt.rules.member_export",
     "forecourt.coupons.member_export",
     "forecourt.pos.member_export",
+    "forecourt.wallet.member_export",
 )
 """Modules of other contexts whose import registers their sections."""
 

@@ -7,8 +7,8 @@ The basket goes through named stages in a fixed order::
 Each stage reads and changes one ``Checkout``: discounts are recorded per line with their source,
 so every later stage sees what remains of each line. The coupons stage applies the coupons named
 in the request, or with ``"auto"`` the combination that saves the member most together with the
-points redeemed after it (``forecourt.coupons.domain``). The wallet context replaces its stage
-(``set_stage``) when it lands; until then the wallet pays nothing. Money is integer fen, rounded
+points redeemed after it (``forecourt.coupons.domain``); the wallet pays what is left when asked,
+principal first (``forecourt.wallet.domain``). Money is integer fen, rounded
 half-up; points redeemed are whole hundreds (100 points = ¥1) and never more than what is payable.
 """
 
@@ -36,6 +36,7 @@ from forecourt.pos.errors import (
     PointsExceedPayable,
 )
 from forecourt.rules.domain import allocate
+from forecourt.wallet.domain import pay as wallet_pay
 
 POINTS_PER_YUAN = 100
 """Redemption: 100 points pay ¥1 (SPEC §5)."""
@@ -285,27 +286,21 @@ def redeem_points(checkout: Checkout) -> None:
     checkout.points_redeemed = points
 
 
-def no_wallet(checkout: Checkout) -> None:
-    """Until the wallet context lands, the wallet pays nothing."""
+def pay_from_wallet(checkout: Checkout) -> None:
+    """With ``"wallet": true`` the wallet pays what is left, principal first then bonus
+    (``forecourt.wallet.domain``); the rest is due from the external payment."""
+    shopper = checkout.shopper
+    if not checkout.redeem.wallet or shopper is None:
+        return
+    split = wallet_pay(shopper.wallet_principal_fen, shopper.wallet_bonus_fen, checkout.payable_fen)
+    checkout.wallet_principal_fen, checkout.wallet_bonus_fen = split.principal_fen, split.bonus_fen
 
 
-STAGE_ORDER = ("tier_discount", "coupons", "points", "wallet")
-_stages: dict[str, Stage] = {
-    "tier_discount": tier_discount,
-    "coupons": apply_coupons,
-    "points": redeem_points,
-    "wallet": no_wallet,
-}
-
-
-def set_stage(name: str, stage: Stage) -> None:
-    """Replace a stage (the wallet context plugs in here)."""
-    if name not in STAGE_ORDER:
-        raise KeyError(name)
-    _stages[name] = stage
+STAGES: tuple[Stage, ...] = (tier_discount, apply_coupons, redeem_points, pay_from_wallet)
+"""SPEC §5's order: tier discount → coupons → points → wallet; the rest is due."""
 
 
 def run(checkout: Checkout) -> Checkout:
-    for name in STAGE_ORDER:
-        _stages[name](checkout)
+    for stage in STAGES:
+        stage(checkout)
     return checkout

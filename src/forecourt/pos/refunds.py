@@ -7,7 +7,9 @@ difference from before. So any sequence of partial refunds adds up exactly to a 
 Points the sale redeemed come back as new lots with their original expiry; points it earned are
 clawed back in proportion to the refunded paid amount (the balance may go negative, see
 ``forecourt.ledger.sales``); the refund counts against the member's tier metric; a fully refunded
-first fueling takes back the referral points it released.
+first fueling takes back the referral points it released. The refunded money is shared over the
+sale's payments by what is left of each; the wallet's part goes back into the wallet, principal
+and bonus as they were paid.
 """
 
 from __future__ import annotations
@@ -38,10 +40,12 @@ from forecourt.pos.schemas import (
     ReturnedCoupon,
     Transaction,
 )
-from forecourt.pos.service import member_after, sale_of_station
+from forecourt.pos.service import WALLET_BONUS, WALLET_PRINCIPAL, member_after, sale_of_station
 from forecourt.rules import rewards
 from forecourt.rules.domain import allocate
 from forecourt.tiers import service as tiers
+from forecourt.wallet import service as wallet
+from forecourt.wallet.domain import WalletSplit
 
 
 def _share(amount: int, done: Decimal, total: Decimal) -> int:
@@ -129,6 +133,21 @@ def refund(
 
     actor = device.actor()
     if sale.member_id is not None:
+        back_to_wallet = WalletSplit(
+            sum(shares[str(p.id)] for p in payments if p.method == WALLET_PRINCIPAL),
+            sum(shares[str(p.id)] for p in payments if p.method == WALLET_BONUS),
+        )
+        if back_to_wallet.total_fen:
+            wallet.refund_to_wallet(
+                session,
+                signer,
+                actor,
+                sale.member_id,
+                back_to_wallet,
+                refund_id=refund_id,
+                occurred_at=now,
+                station=sale.station_code,
+            )
         if points_back and sale.redeem_posting_id is not None:
             ledger_sales.return_redeemed(
                 session,

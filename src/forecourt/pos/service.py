@@ -9,7 +9,7 @@ and publishes ``transaction.completed``; the answer carries ``member_after`` and
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -71,7 +71,11 @@ from forecourt.stations import service as stations
 from forecourt.stations.models import Station
 from forecourt.tiers import service as tiers
 from forecourt.tiers.models import TierLevel
+from forecourt.wallet import service as wallet
+from forecourt.wallet.domain import WalletSplit
 
+WALLET_PRINCIPAL, WALLET_BONUS = "wallet", "wallet_bonus"
+"""The sale's payment rows for what the wallet paid, so refunds give each part back its way."""
 MAX_AHEAD = timedelta(minutes=5)
 MAX_AGE = timedelta(days=7)
 """Offline sales replay up to 7 days late, never more than 5 minutes in the future (SPEC §7)."""
@@ -126,6 +130,7 @@ def _shopper(session: Session, member: Member | None) -> tuple[Shopper | None, T
         return None, None
     tier = tiers.current(session, member.id)
     balances = points.balances(session, member.id)
+    purse = wallet.balances(session, member.id)
     return (
         Shopper(
             member_id=member.id,
@@ -134,6 +139,8 @@ def _shopper(session: Session, member: Member | None) -> tuple[Shopper | None, T
             fuel_discount_bp=tier.fuel_discount_bp,
             points_available=balances.available,
             points_pending=balances.pending,
+            wallet_principal_fen=purse.principal_fen,
+            wallet_bonus_fen=purse.bonus_fen,
         ),
         tier,
     )
@@ -233,14 +240,7 @@ def price_basket(
     member = resolve_member(session, pii, body.member, now)
     shopper, tier = _shopper(session, member)
     if shopper is not None and fixed_discount_bp is not None:
-        shopper = Shopper(
-            member_id=shopper.member_id,
-            tier_code=shopper.tier_code,
-            tier_name=shopper.tier_name,
-            fuel_discount_bp=fixed_discount_bp,
-            points_available=shopper.points_available,
-            points_pending=shopper.points_pending,
-        )
+        shopper = replace(shopper, fuel_discount_bp=fixed_discount_bp)
     region = stations.region_code_of(session, station)
     offer = (
         coupons.offer(
@@ -341,7 +341,7 @@ def member_after(session: Session, member_id: uuid.UUID) -> MemberAfter:
     return MemberAfter(
         points_available=balances.available,
         points_pending=balances.pending,
-        wallet_balance_fen=0,
+        wallet_balance_fen=wallet.balances(session, member_id).total_fen,
         tier=TierRef(code=tier.code, name=tier.name),
     )
 
@@ -473,6 +473,17 @@ def _member_side(
             used_by=actor.label,
             at=priced.occurred_at,
         )
+    if basket.wallet_fen:
+        wallet.pay_for_sale(
+            session,
+            signer,
+            actor,
+            member.id,
+            WalletSplit(basket.wallet_principal_fen, basket.wallet_bonus_fen),
+            sale_id=sale.id,
+            occurred_at=priced.occurred_at,
+            station=station,
+        )
     if basket.points_redeemed:
         sale.redeem_posting_id = points.spend(
             session,
@@ -535,7 +546,7 @@ def _member_side(
     return earning, MemberAfter(
         points_available=balances.available,
         points_pending=balances.pending,
-        wallet_balance_fen=0,
+        wallet_balance_fen=wallet.balances(session, member.id).total_fen,
         tier=TierRef(code=tier_after.code, name=tier_after.name),
     )
 
@@ -581,10 +592,13 @@ def _insert_sale(
             for line in basket.lines
         ]
         + [
-            SalePayment(
-                id=new_id(), sale_id=sale.id, method=p.method, amount_fen=p.amount_fen, refunded_fen=0
+            SalePayment(id=new_id(), sale_id=sale.id, method=method, amount_fen=amount, refunded_fen=0)
+            for method, amount in (
+                *((p.method, p.amount_fen) for p in body.payments),
+                (WALLET_PRINCIPAL, basket.wallet_principal_fen),
+                (WALLET_BONUS, basket.wallet_bonus_fen),
             )
-            for p in body.payments
+            if amount or method not in (WALLET_PRINCIPAL, WALLET_BONUS)
         ]
     )
 
