@@ -40,7 +40,9 @@ def import_all_models() -> None:
     import forecourt.jobs.models
     import forecourt.ledger.models
     import forecourt.members.models
+    import forecourt.payments.models
     import forecourt.pos.models
+    import forecourt.risk.models
     import forecourt.rules.models
     import forecourt.stations.models
     import forecourt.tiers.models
