@@ -33,7 +33,7 @@ class PaymentIntent(Base):
     amount_fen: Mapped[int] = mapped_column(BigInteger)
     refunded_fen: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(16))
-    """``created`` → ``paid`` | ``failed`` | ``closed``; a paid intent may be ``refunded`` (in part or whole)."""
+    """``created`` → ``paid`` | ``failed`` | ``closed``; a paid one may be ``refunded`` (in part or whole)."""
     provider_txn_id: Mapped[str | None] = mapped_column(String(64))
     station: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime]
