@@ -74,6 +74,14 @@ class Permission(StrEnum):
     """Put money into a member's wallet paid at a counter or by transfer (station staff: theirs)."""
     WALLET_MANAGE = "wallet:manage"
     """Set the top-up bonus tiers."""
+    PAYMENTS_READ = "payments:read"
+    """See payment intents, provider notifications and refunds."""
+    PAYMENTS_REFUND = "payments:refund"
+    """Send money back through the provider that collected it."""
+    RISK_REVIEW = "risk:review"
+    """See risk decisions and review them."""
+    RISK_MANAGE = "risk:manage"
+    """Tune the risk rules."""
 
 
 _EVERYONE_IN_OPERATIONS = {Permission.STATIONS_READ}
@@ -101,6 +109,10 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.COUPONS_READ,
             Permission.WALLET_TOP_UP,
             Permission.WALLET_MANAGE,
+            Permission.PAYMENTS_READ,
+            Permission.PAYMENTS_REFUND,
+            Permission.RISK_REVIEW,
+            Permission.RISK_MANAGE,
         }
     ),
     Role.SERVICE: frozenset(
