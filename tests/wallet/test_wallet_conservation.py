@@ -92,7 +92,7 @@ def test_money_is_conserved_across_top_ups_wallet_sales_and_refunds(
     assert sales, "the run should sell"
     assert wallet_sales, "some of it from the wallet"
     session.expire_all()
-    wallet_paid: dict[tuple[uuid.UUID, str], int] = defaultdict(int)
+    wallet_paid: dict[tuple[uuid.UUID | None, str], int] = defaultdict(int)
     for owner, method, amount in session.execute(
         select(Sale.member_id, SalePayment.method, SalePayment.amount_fen).join(
             Sale, Sale.id == SalePayment.sale_id
