@@ -19,6 +19,7 @@ MODULES = (
     "bench.bench_ledger",
     "bench.bench_pos",
     "bench.bench_coupons",
+    "bench.bench_wallet",
 )
 
 
