@@ -41,9 +41,11 @@ def downgrade(engine: Engine, revision: str) -> None:
 
 
 def install_defaults(engine: Engine) -> None:
-    """What a new database starts with: brand, grades, the default tiers, earning rules and coupons."""
+    """What a new database starts with: brand, grades, the default tiers, earning rules, coupons,
+    the wallet bonus and the risk rules."""
     from forecourt.coupons import templates as coupons
     from forecourt.db.session import Database
+    from forecourt.risk import service as risk
     from forecourt.rules import service as rules
     from forecourt.stations import service as stations
     from forecourt.tiers import service as tiers
@@ -55,6 +57,7 @@ def install_defaults(engine: Engine) -> None:
         rules.install_defaults(session)
         coupons.install_defaults(session)
         wallet.install_defaults(session)
+        risk.install_defaults(session)
 
 
 def migrate(engine: Engine) -> None:

@@ -64,6 +64,7 @@ from forecourt.pos.schemas import (
     RuleAward,
     Transaction,
 )
+from forecourt.risk import service as risk
 from forecourt.rules import calendar, hooks, rewards
 from forecourt.rules import service as rules
 from forecourt.rules.domain import BasketFacts, Earning, LineFacts, RuleSet
@@ -390,6 +391,8 @@ def commit(
         select(Sale.id).where(Sale.station_id == station.id, Sale.pos_txn_id == body.pos_txn_id)
     ):
         raise DuplicatePosTransaction(pos_txn_id=body.pos_txn_id, station=station.code)
+    if member is not None and authorization_id is None:
+        _check_risk(session, member.id, basket, priced.occurred_at)
     paid_by_line = basket.paid_by_line()
     fuel_liters = sum((line.liters or Decimal(0) for line in basket.lines if line.kind == "fuel"), Decimal(0))
     sale = Sale(
@@ -445,6 +448,42 @@ def commit(
         occurred_at=priced.occurred_at,
     )
     return result
+
+
+def _check_risk(session: Session, member_id: uuid.UUID, basket: Checkout, at: datetime) -> None:
+    """The risk rules on the member's payment and redemption, before anything of the sale is
+    written: a refusal keeps its decision row, and only that (SPEC X3). A prepay completion is not
+    checked here: its fuel is already in the tank, paid when the driver prepaid."""
+    risk.check_payment(session, member_id, basket.due_fen + basket.wallet_fen, at)
+    if basket.points_redeemed or basket.coupons_applied:
+        risk.check_redemption(session, member_id, at)
+
+
+def member_payments_since(
+    session: Session, member_id: uuid.UUID, since: datetime
+) -> list[tuple[datetime, int]]:
+    """The member's committed sales since ``since`` that moved money, as (occurred_at, amount_fen):
+    external payment plus wallet (principal and bonus). Refunds do not give an attempt back."""
+    paid = Sale.due_fen + Sale.wallet_fen
+    rows = session.execute(
+        select(Sale.occurred_at, paid).where(Sale.member_id == member_id, Sale.occurred_at >= since, paid > 0)
+    ).all()
+    return [(moment, int(amount)) for moment, amount in rows]
+
+
+def member_redemptions_since(session: Session, member_id: uuid.UUID, since: datetime) -> list[datetime]:
+    """When the member's committed sales since ``since`` redeemed points or coupons."""
+    rows = session.execute(
+        select(Sale.occurred_at, Sale.points_redeemed, Sale.document).where(
+            Sale.member_id == member_id, Sale.occurred_at >= since
+        )
+    ).all()
+    return [
+        moment
+        for moment, points_redeemed, document in rows
+        if points_redeemed
+        or any(discount.get("source") == "coupon" for discount in document.get("discounts", ()))
+    ]
 
 
 def _member_side(
