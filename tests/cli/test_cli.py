@@ -42,12 +42,13 @@ from forecourt.jobs.models import JobRun
 from forecourt.kit.actor import SYSTEM
 from forecourt.ledger import verify
 from forecourt.ledger.chain import signer_for
-from forecourt.ledger.models import Posting
+from forecourt.ledger.models import Entry, LedgerAccount, Posting
 from forecourt.members.models import Member, MemberPlate, Vehicle
-from forecourt.pos.models import Sale, SaleLine
+from forecourt.pos.models import Sale, SaleLine, SalePayment
 from forecourt.stations import domain as station_domain
 from forecourt.stations import service as stations
 from forecourt.stations.models import Grade, Station
+from forecourt.wallet.models import WalletTopUp
 from tests.fixtures.databases import drop_postgres_database, scratch_database_url, settings_for
 
 STATUS = "/api/v1/pos/status"
@@ -522,6 +523,33 @@ def test_the_demo_has_a_fueling_history_committed_through_the_pos(loaded_demo):
     finally:
         engine.dispose()
     assert report.intact, report.problems[:3]
+
+
+def test_the_demo_drivers_top_up_their_wallets_and_pay_from_them_at_the_pos(loaded_demo):
+    wallet_sale = select(SalePayment.sale_id).where(SalePayment.method.in_(("wallet", "wallet_bonus")))
+    money = select(func.sum(Entry.amount)).join(LedgerAccount, LedgerAccount.id == Entry.account_id)
+    (top_ups, with_bonus, at_a_station, wallet_sales, _bonus_paid, holders, held, cny_total) = _demo_counts(
+        loaded_demo.url,
+        select(func.count()).select_from(WalletTopUp),
+        select(func.count()).where(WalletTopUp.amount_fen >= 50_000, WalletTopUp.bonus_fen > 0),
+        select(func.count()).where(WalletTopUp.station.is_not(None)),
+        select(func.count(distinct(wallet_sale.subquery().c.sale_id))),
+        select(func.count()).where(SalePayment.method == "wallet_bonus"),
+        select(func.count(distinct(LedgerAccount.member_id))).where(
+            LedgerAccount.asset == "cny", LedgerAccount.member_id.is_not(None), LedgerAccount.balance > 0
+        ),
+        select(func.sum(LedgerAccount.balance)).where(
+            LedgerAccount.asset == "cny", LedgerAccount.member_id.is_not(None)
+        ),
+        money.where(LedgerAccount.asset == "cny"),
+    )
+    assert top_ups > 0
+    assert with_bonus > 0, "¥500 top-ups came with the ¥50 bonus"
+    assert at_a_station > 0, "some drivers topped up at a station's counter"
+    assert wallet_sales > 0, "some sales were paid from the wallet through the POS"
+    assert holders > 0, "some members hold a wallet balance"
+    assert held > 0
+    assert cny_total == 0, "every fen of stored value is accounted for on the ledger"
 
 
 def test_the_demo_coupons_are_issued_claimed_and_used_at_the_pos(loaded_demo):

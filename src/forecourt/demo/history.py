@@ -6,7 +6,9 @@ Drivers follow personas: commuters (92#, weekday rush hours, their home station)
 drivers (every day or two, all over the city), diesel trucks (big fills at the outer stations),
 weekend drivers (premium grades, a car wash now and then), EV drivers, occasional visitors, and a
 few who stop coming half-way. Price-minded personas let the terminal pick their coupons
-(``"coupons": "auto"``), so the coupons of ``forecourt.demo.coupons`` are used by the same checkout.
+(``"coupons": "auto"``), so the coupons of ``forecourt.demo.coupons`` are used by the same checkout;
+wallet users (``forecourt.demo.wallet``) pay from their stored value (``"wallet": true``) and top
+up when it runs low.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -25,6 +26,7 @@ from sqlalchemy.orm import Session
 from forecourt.db.outbox import dispatch_due
 from forecourt.db.session import Database
 from forecourt.demo import coupons as demo_coupons
+from forecourt.demo import wallet as demo_wallet
 from forecourt.devices.service import DeviceIdentity
 from forecourt.kit.actor import Actor
 from forecourt.kit.clock import chain_zone, utcnow
@@ -32,7 +34,7 @@ from forecourt.ledger.chain import Signer
 from forecourt.members.models import Member, Vehicle
 from forecourt.members.pii import Pii
 from forecourt.pos import service as pos
-from forecourt.pos.schemas import CommitRequest, FuelLine, GoodsLine, MemberIdentifier, Redeem
+from forecourt.pos.schemas import CommitRequest, FuelLine, GoodsLine, MemberIdentifier, Payment, Redeem
 from forecourt.stations import service as stations
 
 CITY = ("S001", "S002", "S003")
@@ -78,6 +80,7 @@ class PlannedSale:
     method: str
     persona: str = ""
     use_coupons: bool = False
+    use_wallet: bool = False
 
 
 def _persona(rng: random.Random, fuel: str | None) -> Persona:
@@ -168,12 +171,18 @@ def load_history(
     end = utcnow() - timedelta(minutes=5)
     start = end - timedelta(days=days)
     drivers = database.run(lambda session: _drivers(session, members), write=False)
+    wallet_rng = random.Random(20261201)  # noqa: S311 - a stream of its own as well
     planned = [
         replace(sale, use_coupons=coupon_rng.random() < COUPON_SHARE.get(sale.persona, 0.0))
         for sale in plan(rng, drivers, start, end)
     ]
+    payers = demo_wallet.wallet_payers(wallet_rng, {sale.member_id: sale.persona for sale in planned})
+    planned = [replace(sale, use_wallet=sale.member_id in payers) for sale in planned]
     demo_coupons.before_history(
         database, actor, [member_id for member_id, _ in drivers], start, end, coupon_rng
+    )
+    demo_wallet.holders(
+        database, signer, actor, wallet_rng, [member_id for member_id, _ in drivers], payers, start, end
     )
     dispatch_due(database)
 
@@ -190,15 +199,35 @@ def load_history(
     for n, sale in enumerate(planned, start=1):
         body = _request(sale, n)
 
-        def commit(session: Session, sale: PlannedSale = sale, body: Any = body) -> None:
+        def commit(
+            session: Session, sale: PlannedSale = sale, body: CommitRequest = body, n: int = n
+        ) -> None:
+            now = sale.at + timedelta(minutes=3)
+            if not sale.use_wallet:
+                pos.commit(
+                    session,
+                    pii,
+                    signer,
+                    terminals[sale.station],
+                    body,
+                    pay_due_with=sale.method,  # type: ignore[arg-type]
+                    now=now,
+                )
+                return
+            demo_wallet.top_up_if_low(
+                session, signer, actor, wallet_rng, sale.member_id, sale.at, sale.station, f"sale:{n}"
+            )
+            # the terminal quotes first: the wallet pays what it can, the rest is due
+            station = stations.get_station(session, sale.station)
+            due = pos.price_basket(session, pii, station, body, now).checkout.due_fen
+            payments = [Payment(method=sale.method, amount_fen=due)] if due else []  # type: ignore[arg-type]
             pos.commit(
                 session,
                 pii,
                 signer,
                 terminals[sale.station],
-                body,
-                pay_due_with=sale.method,  # type: ignore[arg-type]
-                now=sale.at + timedelta(minutes=3),
+                body.model_copy(update={"payments": payments}),
+                now=now,
             )
 
         database.run(commit)
@@ -231,7 +260,7 @@ def _request(sale: PlannedSale, n: int) -> CommitRequest:
         redeem=Redeem(
             coupons="auto" if sale.use_coupons else [],
             points="auto" if sale.redeem_points else 0,
-            wallet=False,
+            wallet=sale.use_wallet,
         ),
         pos_txn_id=f"H{sale.at:%Y%m%d}{n:07d}",
         payments=[],
