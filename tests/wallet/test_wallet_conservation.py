@@ -93,12 +93,12 @@ def test_money_is_conserved_across_top_ups_wallet_sales_and_refunds(
     assert wallet_sales, "some of it from the wallet"
     session.expire_all()
     wallet_paid: dict[tuple[uuid.UUID | None, str], int] = defaultdict(int)
-    for owner, method, amount in session.execute(
+    for buyer, method, amount in session.execute(
         select(Sale.member_id, SalePayment.method, SalePayment.amount_fen).join(
             Sale, Sale.id == SalePayment.sale_id
         )
     ):
-        wallet_paid[owner, method] += amount
+        wallet_paid[buyer, method] += amount
     for someone in people:
         principal, gift = purse(session, someone)
         assert (
