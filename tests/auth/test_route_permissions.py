@@ -137,6 +137,12 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/me/wallet"): "member",
     ("GET", "/api/v1/wallet/bonus-tiers"): "staff:wallet:manage",
     ("PUT", "/api/v1/wallet/bonus-tiers"): "staff:wallet:manage",
+    ("POST", "/api/v1/me/wallet/top-up-intents"): "member",
+    ("GET", "/api/v1/me/wallet/top-up-intents/{intent_id}"): "member",
+    ("POST", "/api/v1/me/wallet/top-up-intents/{intent_id}/sandbox-pay"): "member",
+    ("POST", "/api/v1/payments/notify/{provider}"): "public",
+    ("POST", "/api/v1/payments/intents/{intent_id}/refund"): "staff:payments:refund",
+    ("GET", "/api/v1/payments/intents"): "staff:payments:read",
     ("GET", "/api/v1/me/coupons"): "member",
     ("GET", "/api/v1/me/coupon-centre"): "member",
     ("POST", "/api/v1/me/coupons/claim"): "member",
@@ -196,6 +202,8 @@ def _concrete(path: str) -> str:
         "adjustment_id": nobody,
         "code": "NOPE",
         "device_id": "dev_nope",
+        "intent_id": nobody,
+        "provider": "sandbox",
     }
     return re.sub(r"\{(\w+)\}", lambda m: samples.get(m.group(1), "x"), path)
 
