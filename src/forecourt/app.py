@@ -81,6 +81,7 @@ def _include_routers(app: FastAPI) -> None:
     from forecourt.members.endpoints import router as members_router
     from forecourt.members.me_endpoints import router as me_router
     from forecourt.ops.endpoints import router as ops_router
+    from forecourt.payments.endpoints import router as payments_router
     from forecourt.pos.endpoints import router as pos_router
     from forecourt.rules.endpoints import router as rules_router
     from forecourt.stations.endpoints import router as stations_router
@@ -100,6 +101,7 @@ def _include_routers(app: FastAPI) -> None:
         rules_router,
         coupons_router,
         wallet_router,
+        payments_router,
         pos_router,
         audit_router,
     ):

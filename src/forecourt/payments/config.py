@@ -6,10 +6,10 @@ only when every one of its values is set:
 
 - ``FORECOURT_PAYMENTS_NOTIFY_BASE_URL``: the public base URL providers call back (default
   ``http://localhost:8000``); notifications go to ``{base}/api/v1/payments/notify/{provider}``.
-- ``FORECOURT_PAYMENTS_SANDBOX_ENABLED`` (default ``true``) and ``FORECOURT_PAYMENTS_SANDBOX_SECRET``
-  (default: a development secret derived deterministically from a fixed label, the same in every
-  process, so a sandbox notification signed by one worker verifies in another; set a real one
-  wherever the sandbox is reachable from outside).
+- ``FORECOURT_PAYMENTS_SANDBOX_ENABLED`` (default ``true``; ``false`` in production) and
+  ``FORECOURT_PAYMENTS_SANDBOX_SECRET`` (default: a development secret derived deterministically
+  from a fixed label, the same in every process, so a sandbox notification signed by one worker
+  verifies in another; production refuses the sandbox without a real one).
 - WeChat Pay: ``…_WECHAT_MCHID``, ``…_WECHAT_APPID``, ``…_WECHAT_SERIAL_NO``,
   ``…_WECHAT_PRIVATE_KEY`` (merchant key, PEM), ``…_WECHAT_APIV3_KEY`` (32 characters),
   ``…_WECHAT_PLATFORM_KEYS`` (``serial=@/path/key.pem`` pairs separated by commas).
@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from forecourt.config import ConfigError
 from forecourt.payments.errors import ProviderUnavailable
 from forecourt.payments.providers.alipay import Alipay, AlipayConfig
 from forecourt.payments.providers.base import PaymentProvider, load_private_key, load_public_key
@@ -78,8 +79,15 @@ def _all(env: Mapping[str, str], *names: str) -> list[str] | None:
 def from_environment(env: Mapping[str, str] | None = None) -> Payments:
     env = os.environ if env is None else env
     payments = Payments(notify_base_url=_value(env, "NOTIFY_BASE_URL") or "http://localhost:8000")
-    if (_value(env, "SANDBOX_ENABLED") or "true").lower() in ("1", "true", "yes"):
+    production = env.get("FORECOURT_ENV", "").strip() == "production"
+    if (_value(env, "SANDBOX_ENABLED") or ("false" if production else "true")).lower() in (
+        "1",
+        "true",
+        "yes",
+    ):
         secret = _value(env, "SANDBOX_SECRET")
+        if production and not secret:  # its notifications would be forgeable by anyone who read this file
+            raise ConfigError("refusing the payments sandbox in production with the development secret")
         payments.providers["sandbox"] = Sandbox(secret.encode() if secret else DEVELOPMENT_SANDBOX_SECRET)
     wechat = _all(
         env,
