@@ -227,3 +227,16 @@ def test_with_the_step_up_rule_off_new_devices_pay_without_a_code(
 
     risk.set_rule(session, SYSTEM, "new_device_step_up", enabled=False, params={})
     risk.check_payment(session, member().id, 50_000, utcnow(), device_id="new-phone")
+
+
+def test_rules_off_switches_the_named_rules_off_and_leaves_the_others(
+    session: Session, member: Callable[..., Member]
+) -> None:
+    from tests.risk.support import rules_off
+
+    rules_off(session, "paid_per_day")
+    risk.check_payment(session, member().id, 5_000_000, utcnow())
+    with pytest.raises(RiskStepUpRequired):
+        risk.check_payment(session, member().id, 1, utcnow(), device_id="new")
+    rules_off(session)
+    risk.check_payment(session, member().id, 1, utcnow(), device_id="new")

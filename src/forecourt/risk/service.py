@@ -7,9 +7,14 @@ commits while the request itself is refused. A rule without a row, or disabled, 
 
 What counts: a *payment* is a committed POS sale by the member that moved money (external payment
 plus wallet, principal and bonus); a *redemption* is a committed sale that redeemed points or
-coupons. Both are read through the POS context's service. The checks are as exact as the reads
-they make: two commits for one member in the very same instant on PostgreSQL may both see the
-history without the other (SQLite writers are serialised, so there it is exact).
+coupons. Both are read through the POS context's service (``pos.service.member_payments_since``,
+``member_redemptions_since``), not its tables; the import is deferred because the POS commit calls
+this module. A step-up passed on a device is itself a decision (outcome ``step_up_passed``), which
+is how a device becomes known to a member without a table of its own.
+
+The limits are checked, then the sale is written: two commits for one member racing each other may
+both see the history without the other, on either database, so a burst of simultaneous sales can
+pass a limit by the few that raced. Exact limits would need a per-member lock row.
 """
 
 from __future__ import annotations
