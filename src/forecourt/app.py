@@ -83,6 +83,7 @@ def _include_routers(app: FastAPI) -> None:
     from forecourt.ops.endpoints import router as ops_router
     from forecourt.payments.endpoints import router as payments_router
     from forecourt.pos.endpoints import router as pos_router
+    from forecourt.risk.endpoints import router as risk_router
     from forecourt.rules.endpoints import router as rules_router
     from forecourt.stations.endpoints import router as stations_router
     from forecourt.tiers.endpoints import router as tiers_router
@@ -102,6 +103,7 @@ def _include_routers(app: FastAPI) -> None:
         coupons_router,
         wallet_router,
         payments_router,
+        risk_router,
         pos_router,
         audit_router,
     ):

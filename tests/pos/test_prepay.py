@@ -26,9 +26,10 @@ from forecourt.ledger.chain import Signer
 from forecourt.members.models import Member
 from forecourt.stations import service as stations
 from forecourt.tiers import service as tiers
+from forecourt.wallet import service as wallet
 from tests.coupons.support import give_coupon, make_template
 from tests.devices.support import error_of, issue
-from tests.fixtures.builders import make_station
+from tests.fixtures.builders import make_station, unique
 from tests.members.support import earn_points
 from tests.pos.support import Terminal, footprint, fuel, points_of
 
@@ -491,3 +492,16 @@ def test_points_named_at_prepay_give_way_to_the_coupon_when_the_fill_is_small(
     sale = response.json()["transaction"]
     assert sale["points_redeemed"] == 1_700
     assert sale["due_fen"] == 50
+
+
+def test_a_prepay_the_wallet_covers_completes_with_no_external_payment(
+    terminal: Terminal, member: Callable[..., Member], session: Session, signer: Signer
+) -> None:
+    driver = member()
+    wallet.top_up(session, signer, SYSTEM, driver.id, 50_000, method="cash", idempotency_key=unique("top-up"))
+    authorization = opened(terminal, member=driver, amount_fen=20_000, redeem={"wallet": True})
+    response = complete(terminal, authorization["id"], "10.00")  # ¥75.00, all from the wallet
+    assert response.status_code == 200, response.json()
+    sale = response.json()["transaction"]
+    assert (sale["wallet_fen"], sale["due_fen"], sale["payments"]) == (7_500, 0, [])
+    assert response.json()["change_fen"] == 20_000

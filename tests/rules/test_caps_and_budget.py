@@ -29,6 +29,7 @@ from forecourt.rules.schemas import RuleDocument
 from tests.devices.support import issue
 from tests.members.support import make_member
 from tests.pos.support import Terminal, fuel, points_of, priced_station
+from tests.risk.support import rules_off
 from tests.rules.support import bonus, earned, local, rule, today
 
 MONDAY_2_MARCH = datetime.fromisoformat("2026-03-02T12:00:00+08:00")
@@ -155,6 +156,9 @@ def test_sales_committed_at_once_never_pass_a_budget_or_a_daily_cap(
     with committed_database.transaction() as session:
         credential = issue(session, app, priced_station(session))
         drivers = [make_member(session, app.state.pii) for _ in range(3)]
+        rules_off(
+            session, "payments_per_minute"
+        )  # four sales a member at once: the rate limit is not under test
         add_rule(session, rule("launch-bonus", bonus(100), applies_to="basket", budget_points=550))
         add_rule(
             session, rule("daily-visit", bonus(40), applies_to="basket", caps={"per_member_per_day": 100})

@@ -61,6 +61,8 @@ SECTION_MODULES = (
     "forecourt.coupons.member_export",
     "forecourt.pos.member_export",
     "forecourt.wallet.member_export",
+    "forecourt.payments.member_export",
+    "forecourt.risk.member_export",
 )
 """Modules of other contexts whose import registers their sections."""
 

@@ -380,7 +380,8 @@ def commit(
     if due_limit_fen is not None and basket.due_fen > due_limit_fen:
         raise DispensedExceedsPrepaid(due_fen=basket.due_fen, prepaid_fen=due_limit_fen)
     if pay_due_with is not None:
-        body = body.model_copy(update={"payments": [Payment(method=pay_due_with, amount_fen=basket.due_fen)]})
+        paid = [Payment(method=pay_due_with, amount_fen=basket.due_fen)] if basket.due_fen else []
+        body = body.model_copy(update={"payments": paid})
     paid_total = sum(payment.amount_fen for payment in body.payments)
     if paid_total != basket.due_fen:
         raise PaymentMismatch(due_fen=basket.due_fen, payments_fen=paid_total)
