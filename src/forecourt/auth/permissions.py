@@ -82,6 +82,14 @@ class Permission(StrEnum):
     """See risk decisions and review them."""
     RISK_MANAGE = "risk:manage"
     """Tune the risk rules."""
+    RECONCILIATION = "reconciliation:manage"
+    """Import provider statements, run reconciliation, resolve the differences."""
+    INVOICES_MANAGE = "invoices:manage"
+    """Handle members' invoice requests (issue, retry, mark failed)."""
+    RECHARGE_CARDS_MANAGE = "recharge_cards:manage"
+    """Print batches of prepaid recharge cards and export their codes."""
+    RECHARGE_CARDS_ACTIVATE = "recharge_cards:activate"
+    """Activate a recharge card when it is sold at a counter."""
 
 
 _EVERYONE_IN_OPERATIONS = {Permission.STATIONS_READ}
@@ -113,6 +121,10 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.PAYMENTS_REFUND,
             Permission.RISK_REVIEW,
             Permission.RISK_MANAGE,
+            Permission.RECONCILIATION,
+            Permission.INVOICES_MANAGE,
+            Permission.RECHARGE_CARDS_MANAGE,
+            Permission.RECHARGE_CARDS_ACTIVATE,
         }
     ),
     Role.SERVICE: frozenset(
@@ -140,6 +152,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.PLATES_TRANSFER,
             Permission.COUPONS_VERIFY,
             Permission.WALLET_TOP_UP,
+            Permission.RECHARGE_CARDS_ACTIVATE,
         }
     ),
     Role.ATTENDANT: frozenset(
@@ -149,6 +162,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.MEMBERS_WRITE,
             Permission.COUPONS_VERIFY,
             Permission.WALLET_TOP_UP,
+            Permission.RECHARGE_CARDS_ACTIVATE,
         }
     ),
     Role.AGENT: frozenset({*_EVERYONE_IN_OPERATIONS, Permission.MEMBERS_READ, Permission.MEMBERS_WRITE}),

@@ -37,11 +37,13 @@ def import_all_models() -> None:
     import forecourt.db.idempotency
     import forecourt.db.outbox
     import forecourt.devices.models
+    import forecourt.invoices.models
     import forecourt.jobs.models
     import forecourt.ledger.models
     import forecourt.members.models
     import forecourt.payments.models
     import forecourt.pos.models
+    import forecourt.reconciliation.models
     import forecourt.risk.models
     import forecourt.rules.models
     import forecourt.stations.models

@@ -31,6 +31,7 @@ JOB_MODULES = (
     "forecourt.tiers.jobs",
     "forecourt.pos.jobs",
     "forecourt.coupons.jobs",
+    "forecourt.reconciliation.jobs",
 )
 
 

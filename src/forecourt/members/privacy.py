@@ -63,6 +63,7 @@ SECTION_MODULES = (
     "forecourt.wallet.member_export",
     "forecourt.payments.member_export",
     "forecourt.risk.member_export",
+    "forecourt.invoices.member_export",
 )
 """Modules of other contexts whose import registers their sections."""
 

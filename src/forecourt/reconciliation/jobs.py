@@ -1,0 +1,3 @@
+"""Jobs of the reconciliation context (the ``reconcile`` job is added with the service)."""
+
+from __future__ import annotations
