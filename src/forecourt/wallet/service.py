@@ -129,8 +129,10 @@ def top_up(
     reference: str | None = None,
     station: str | None = None,
     occurred_at: datetime | None = None,
+    with_bonus: bool = True,
 ) -> WalletTopUp:
-    """Money in: principal from the payment, plus the bonus of the tier it reaches. Once per key."""
+    """Money in: principal from the payment, plus the bonus of the tier it reaches (unless
+    ``with_bonus`` is false: a recharge card's value is its face). Once per key."""
     if amount_fen <= 0:
         raise InvalidTopUp("A top-up is a positive amount of fen.", amount_fen=amount_fen)
     existing = session.scalar(
@@ -141,7 +143,7 @@ def top_up(
     if existing is not None:
         return existing
     moment = occurred_at or utcnow()
-    bonus = bonus_for(bonus_tiers(session), amount_fen)
+    bonus = bonus_for(bonus_tiers(session), amount_fen) if with_bonus else 0
     posting = engine.post(
         session,
         signer,
