@@ -95,7 +95,11 @@ class _Subscription:
 
 
 _subscriptions: dict[str, list[_Subscription]] = {}
-SUBSCRIBER_MODULES = ("forecourt.rules.rewards", "forecourt.coupons.issuance")
+SUBSCRIBER_MODULES = (
+    "forecourt.rules.rewards",
+    "forecourt.coupons.issuance",
+    "forecourt.invoices.subscribers",
+)
 """Modules whose import subscribes handlers (imported before the first dispatch)."""
 
 
