@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 
 import pytest
@@ -11,12 +12,14 @@ from sqlalchemy.orm import Session
 
 from forecourt.app import create_app
 from forecourt.config import Settings
+from forecourt.kit.clock import utcnow
 from forecourt.members.pii import Pii
 from forecourt.payments.config import Payments
 from forecourt.payments.endpoints import router
+from forecourt.risk import service as risk
 from tests.auth.fast_staff import staff
-from tests.members.support import MemberLogin, member_login
-from tests.payments.support import all_providers
+from tests.members.support import member_login
+from tests.payments.support import DeviceLogin, all_providers
 from tests.pos.conftest import member, pii, signer
 
 __all__ = ["member", "pii", "signer", "staff"]
@@ -41,8 +44,16 @@ def app(database: object, test_settings: Settings, payments: Payments) -> FastAP
 
 
 @pytest.fixture
-def member_auth(client: TestClient, session: Session, pii: Pii) -> Callable[..., MemberLogin]:
-    def build(phone: str | None = None) -> MemberLogin:
-        return member_login(client, session, pii, phone)
+def member_auth(client: TestClient, session: Session, pii: Pii) -> Callable[..., DeviceLogin]:
+    """``member_auth()`` → a member signed in on a member-app device they verified before (the
+    step-up itself is tested in test_device_step_up); ``verified=False`` for a device never seen."""
+
+    def build(phone: str | None = None, *, verified: bool = True) -> DeviceLogin:
+        login = member_login(client, session, pii, phone)
+        device = DeviceLogin(**vars(login), device_id=f"app-{uuid.uuid4().hex[:16]}")
+        if verified:
+            risk.confirm_device(session, uuid.UUID(login.member_id), device.device_id, utcnow())
+            session.flush()
+        return device
 
     return build

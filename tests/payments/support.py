@@ -19,8 +19,11 @@ from forecourt.payments.config import Payments
 from forecourt.payments.providers import alipay, unionpay, wechat
 from forecourt.payments.providers.base import fen_to_yuan, rsa_sign
 from forecourt.payments.providers.sandbox import Sandbox
+from tests.members.support import MemberLogin
 
 TOP_UP_INTENTS = "/api/v1/me/wallet/top-up-intents"
+STEP_UP = "/api/v1/me/devices/step-up"
+VERIFY_DEVICE = "/api/v1/me/devices/verify"
 INTENTS = "/api/v1/payments/intents"
 
 
@@ -260,3 +263,14 @@ def all_providers() -> Payments:
         },
         notify_base_url="https://forecourt.example.com",
     )
+
+
+@dataclass(frozen=True)
+class DeviceLogin(MemberLogin):
+    """A signed-in member using the member app on ``device_id`` (sent as ``X-Device-Id``)."""
+
+    device_id: str = "test-device"
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.access_token}", "X-Device-Id": self.device_id}

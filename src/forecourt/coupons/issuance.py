@@ -44,6 +44,7 @@ from forecourt.kit.ids import new_id
 from forecourt.ledger import points
 from forecourt.ledger.chain import Signer
 from forecourt.members import service as members
+from forecourt.risk import service as risk
 from forecourt.rules.hooks import HookContext, register_hook
 
 MEMBER_DAY = 8
@@ -260,7 +261,9 @@ def redeem_code(session: Session, member_id: uuid.UUID, code: str, now: datetime
 def exchange(
     session: Session, signer: Signer, actor: Actor, member_id: uuid.UUID, code: str, now: datetime
 ) -> Coupon:
-    """Buy a coupon with points (5,000 points: a car wash)."""
+    """Buy a coupon with points (5,000 points: a car wash). The risk rules look first (a burst of
+    redemptions is refused with ``risk_rejected``, its decision kept), before anything is written."""
+    risk.check_redemption(session, member_id, now)
     template = templates.get_template(session, code)
     if not template.points_price:
         raise CouponNotExchangeable(template=template.code)

@@ -7,12 +7,12 @@ import uuid
 from typing import Annotated
 
 import structlog
-from fastapi import BackgroundTasks, Depends, Query, Request
+from fastapi import BackgroundTasks, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from forecourt.auth.dependencies import PUBLIC, require
+from forecourt.auth.dependencies import PUBLIC, client_ip, require
 from forecourt.auth.permissions import Permission
 from forecourt.db.idempotency import Idempotent, idempotency
 from forecourt.db.session import Database, api_router, get_session
@@ -20,7 +20,7 @@ from forecourt.kit.actor import Actor
 from forecourt.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_time_cursor, time_page
 from forecourt.ledger.chain import Signer
 from forecourt.members.dependencies import CurrentMember
-from forecourt.payments import config, service
+from forecourt.payments import config, service, step_up
 from forecourt.payments.models import PaymentIntent, PaymentRefund
 from forecourt.payments.schemas import (
     IntentRead,
@@ -31,6 +31,8 @@ from forecourt.payments.schemas import (
     TopUpIntentCreate,
     TopUpIntentRead,
 )
+from forecourt.payments.step_up import DeviceVerified, DeviceVerify, StepUpRequest, StepUpSent
+from forecourt.stations import service as stations
 
 log = structlog.get_logger(__name__)
 
@@ -81,14 +83,66 @@ def _refund(refund: PaymentRefund) -> RefundRead:
     )
 
 
+DeviceId = Annotated[
+    str,
+    Header(
+        alias="X-Device-Id",
+        min_length=1,
+        max_length=64,
+        pattern=step_up.DEVICE_ID,
+        description="The member app's installation id (stable per device; letters, digits, . _ : -).",
+    ),
+]
+
+
 @router.post("/me/wallet/top-up-intents", response_model=TopUpIntentRead, status_code=201)
 def create_top_up_intent(
-    body: TopUpIntentCreate, member: CurrentMember, session: SessionDep, payments: PaymentsDep
+    body: TopUpIntentCreate,
+    member: CurrentMember,
+    session: SessionDep,
+    payments: PaymentsDep,
+    device_id: DeviceId,
 ) -> TopUpIntentRead:
     """Start a top-up: the intent and what the app needs to pay it; the wallet is credited when
-    the provider's notification says it was paid."""
-    intent, _ = service.create_top_up_intent(session, payments, member.id, body.amount_fen, body.provider)
+    the provider's notification says it was paid.
+
+    The app sends its device id in ``X-Device-Id`` (required: leaving it out must not skip the
+    check). The risk rules apply first: on a device the member never verified the answer is
+    ``risk_step_up_required`` (409) — ask for a code with ``POST /api/v1/me/devices/step-up``,
+    send it to ``POST /api/v1/me/devices/verify``, then try again; past a limit, ``risk_rejected``."""
+    intent, _ = service.create_top_up_intent(
+        session, payments, member.id, body.amount_fen, body.provider, device_id=device_id
+    )
     return _top_up_intent(intent)
+
+
+@router.post("/me/devices/step-up", response_model=StepUpSent, status_code=202)
+def send_step_up_code(
+    body: StepUpRequest, request: Request, member: CurrentMember, session: SessionDep
+) -> StepUpSent:
+    """Text a 6-digit code for this device to the member's own phone (5 minutes, 5 tries, a new
+    one at most every 60 s)."""
+    state = request.app.state
+    resend_after = step_up.send_device_code(
+        session,
+        state.pii,
+        state.sms_provider,
+        state.sms_limits,
+        member,
+        body.device_id,
+        ip=client_ip(request),
+        brand=stations.brand_name(session),
+    )
+    return StepUpSent(device_id=body.device_id, resend_after=resend_after)
+
+
+@router.post("/me/devices/verify", response_model=DeviceVerified)
+def verify_device(
+    body: DeviceVerify, request: Request, member: CurrentMember, session: SessionDep
+) -> DeviceVerified:
+    """The code texted for this device: when right, payments from the device pass the step-up."""
+    step_up.verify_device(session, request.app.state.pii, member, body.device_id, body.code)
+    return DeviceVerified(device_id=body.device_id, verified=True)
 
 
 @router.get("/me/wallet/top-up-intents/{intent_id}", response_model=TopUpIntentRead)

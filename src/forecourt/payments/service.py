@@ -61,6 +61,7 @@ from forecourt.payments.providers.base import (
     RefundOrder,
 )
 from forecourt.payments.providers.sandbox import Sandbox
+from forecourt.risk import service as risk
 from forecourt.wallet import service as wallet
 
 MAX_TOP_UP_FEN = 5_000_000
@@ -82,12 +83,23 @@ def new_out_trade_no() -> str:
 
 
 def create_top_up_intent(
-    session: Session, payments: Payments, member_id: uuid.UUID, amount_fen: int, provider: str
+    session: Session,
+    payments: Payments,
+    member_id: uuid.UUID,
+    amount_fen: int,
+    provider: str,
+    *,
+    device_id: str | None = None,
 ) -> tuple[PaymentIntent, Checkout]:
-    """A top-up the member is about to pay: the intent, and what their app needs to pay it."""
+    """A top-up the member is about to pay: the intent, and what their app needs to pay it.
+
+    The risk rules look at it first (``risk.service.check_payment``, before anything is written:
+    a refusal keeps only its decision): the daily limit counts the top-up's amount, and a member-app
+    ``device_id`` the member never verified needs the SMS step-up (``risk_step_up_required``)."""
     adapter = payments.provider(provider)
     if not 0 < amount_fen <= MAX_TOP_UP_FEN:
         raise InvalidPaymentAmount(amount_fen=amount_fen, max_fen=MAX_TOP_UP_FEN)
+    risk.check_payment(session, member_id, amount_fen, utcnow(), device_id=device_id)
     intent = PaymentIntent(
         id=new_id(),
         out_trade_no=new_out_trade_no(),
