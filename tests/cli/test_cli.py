@@ -40,11 +40,13 @@ from forecourt.devices.models import Device
 from forecourt.devices.signing import signed_headers
 from forecourt.jobs.models import JobRun
 from forecourt.kit.actor import SYSTEM
+from forecourt.kit.clock import chain_date, utcnow
 from forecourt.ledger import verify
 from forecourt.ledger.chain import signer_for
 from forecourt.ledger.models import Entry, LedgerAccount, Posting
 from forecourt.members.models import Member, MemberPlate, Vehicle
 from forecourt.pos.models import Sale, SaleLine, SalePayment
+from forecourt.reconciliation.models import ProviderStatement, ReconciliationItem, ReconciliationRun
 from forecourt.stations import domain as station_domain
 from forecourt.stations import service as stations
 from forecourt.stations.models import Grade, Station
@@ -550,6 +552,33 @@ def test_the_demo_drivers_top_up_their_wallets_and_pay_from_them_at_the_pos(load
     assert holders > 0, "some members hold a wallet balance"
     assert held > 0
     assert cny_total == 0, "every fen of stored value is accounted for on the ledger"
+
+
+def test_the_demo_leaves_finance_an_open_reconciliation_queue_for_yesterday(loaded_demo):
+    (statements,) = _demo_counts(loaded_demo.url, select(func.count()).select_from(ProviderStatement))
+    engine = create_db_engine(Settings(database_url=loaded_demo.url))
+    try:
+        with Database(engine).transaction(write=False) as session:
+            items = session.execute(
+                select(ReconciliationItem.classification, ReconciliationItem.status).order_by(
+                    ReconciliationItem.classification
+                )
+            ).all()
+            provider, business_date, summary = session.execute(
+                select(ReconciliationRun.provider, ReconciliationRun.business_date, ReconciliationRun.summary)
+            ).one()
+    finally:
+        engine.dispose()
+    assert statements == 1
+    assert [tuple(row) for row in items] == [
+        ("amount_mismatch", "open"),
+        ("missing_at_provider", "open"),
+        ("missing_in_ours", "open"),
+    ]
+    assert provider == "sandbox"
+    assert business_date == chain_date(utcnow()) - timedelta(days=1)
+    assert summary["matched"]["count"] == 1
+    assert summary["amount_mismatch"] == {"count": 1, "ours_fen": 20_000, "theirs_fen": 20_001}
 
 
 def test_the_demo_coupons_are_issued_claimed_and_used_at_the_pos(loaded_demo):

@@ -22,6 +22,7 @@ from forecourt.config import Settings
 from forecourt.db.session import Database
 from forecourt.demo import history
 from forecourt.demo import members as demo_members
+from forecourt.demo import reconciliation as demo_reconciliation
 from forecourt.devices import service as devices
 from forecourt.kit.actor import Actor
 from forecourt.kit.clock import chain_zone, utcnow
@@ -228,14 +229,18 @@ def load_history(
     step: Callable[[str], None] | None = None,
     steps: int = 20,
 ) -> int:
-    """The fueling history with its coupons (``forecourt.demo.history``)."""
-    return history.load_history(
+    """The fueling history with its coupons (``forecourt.demo.history``), then yesterday's
+    reconciliation of online top-ups (``forecourt.demo.reconciliation``)."""
+    signer = signer_for(settings.ledger_signing_key)
+    sales = history.load_history(
         database,
         Pii(keyring, settings.secret_key),
-        signer_for(settings.ledger_signing_key),
+        signer,
         DEMO_ACTOR,
         days=days,
         members=members,
         step=step,
         steps=steps,
     )
+    demo_reconciliation.load_reconciliation_day(database, settings, signer, DEMO_ACTOR)
+    return sales
