@@ -52,6 +52,8 @@ from forecourt.kit.ids import new_id
 
 EMAIL_PURPOSE = "member.invoice_email"
 """Encryption context of the e-mail on an invoice request (a ciphertext of no other field opens)."""
+ERASED_EMAIL = ""
+"""What the e-mail column holds after the member's erasure."""
 
 
 def seal_email(keyring: KeyRing, email: str) -> str:
@@ -59,7 +61,7 @@ def seal_email(keyring: KeyRing, email: str) -> str:
 
 
 def open_email(keyring: KeyRing, token: str) -> str:
-    return keyring.decrypt(token, EMAIL_PURPOSE)
+    return "" if token == ERASED_EMAIL else keyring.decrypt(token, EMAIL_PURPOSE)
 
 
 def mask_email(email: str) -> str:
