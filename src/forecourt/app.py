@@ -83,10 +83,12 @@ def _include_routers(app: FastAPI) -> None:
     from forecourt.ops.endpoints import router as ops_router
     from forecourt.payments.endpoints import router as payments_router
     from forecourt.pos.endpoints import router as pos_router
+    from forecourt.reconciliation.endpoints import router as reconciliation_router
     from forecourt.risk.endpoints import router as risk_router
     from forecourt.rules.endpoints import router as rules_router
     from forecourt.stations.endpoints import router as stations_router
     from forecourt.tiers.endpoints import router as tiers_router
+    from forecourt.wallet.card_endpoints import router as recharge_cards_router
     from forecourt.wallet.endpoints import router as wallet_router
 
     for router in (
@@ -102,8 +104,10 @@ def _include_routers(app: FastAPI) -> None:
         rules_router,
         coupons_router,
         wallet_router,
+        recharge_cards_router,
         payments_router,
         risk_router,
+        reconciliation_router,
         pos_router,
         audit_router,
     ):

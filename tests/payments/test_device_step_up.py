@@ -225,3 +225,24 @@ def test_a_coupon_exchange_passes_without_a_burst(
     earn_points(session, app.state.ledger_signer, member.id, 1_000)
     exchanged = client.post(EXCHANGE, json={"template": template.code}, headers=login.headers)
     assert exchanged.status_code == 201, exchanged.text
+
+
+def test_coupons_bought_with_points_count_as_redemptions_in_a_burst(
+    client: TestClient, driver: tuple[DeviceLogin, Member], session: Session, app: Any
+) -> None:
+    login, member = driver
+    risk.set_rule(
+        session,
+        SYSTEM,
+        "redemption_burst",
+        enabled=True,
+        params={"max_redemptions": 2, "window_seconds": 600},
+    )
+    template = make_template(session, points_price=100)
+    earn_points(session, app.state.ledger_signer, member.id, 1_000)
+    for _ in range(2):
+        bought = client.post(EXCHANGE, json={"template": template.code}, headers=login.headers)
+        assert bought.status_code == 201, bought.text
+    refused = client.post(EXCHANGE, json={"template": template.code}, headers=login.headers)
+    assert refused.status_code == 409, refused.text
+    assert error_of(refused)["details"]["rule"] == "redemption_burst"

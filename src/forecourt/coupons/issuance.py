@@ -258,6 +258,11 @@ def redeem_code(session: Session, member_id: uuid.UUID, code: str, now: datetime
     return coupon
 
 
+def exchanges_since(session: Session, member_id: uuid.UUID, since: datetime) -> list[datetime]:
+    """When the member bought coupons with points since ``since`` (redemptions, for risk)."""
+    return repository.exchanged_since(session, member_id, since)
+
+
 def exchange(
     session: Session, signer: Signer, actor: Actor, member_id: uuid.UUID, code: str, now: datetime
 ) -> Coupon:

@@ -337,6 +337,16 @@ def void_available_of(session: Session, member_id: uuid.UUID, at: datetime) -> N
 # --- batches ---------------------------------------------------------------------------------------
 
 
+def exchanged_since(session: Session, member_id: uuid.UUID, since: datetime) -> list[datetime]:
+    return list(
+        session.scalars(
+            select(Coupon.issued_at).where(
+                Coupon.member_id == member_id, Coupon.channel == "exchange", Coupon.issued_at >= since
+            )
+        )
+    )
+
+
 def batch_with_template_code(session: Session, batch_id: uuid.UUID) -> Row[CouponBatch, str] | None:
     return session.execute(
         select(CouponBatch, CouponTemplate.code)

@@ -7,8 +7,9 @@ commits while the request itself is refused. A rule without a row, or disabled, 
 
 What counts: a *payment* is a committed POS sale by the member that moved money (external payment
 plus wallet, principal and bonus); a *redemption* is a committed sale that redeemed points or
-coupons. Both are read through the POS context's service (``pos.service.member_payments_since``,
-``member_redemptions_since``), not its tables; the import is deferred because the POS commit calls
+coupons, or a coupon bought with points. They are read through the POS and coupons contexts' services
+(``pos.service.member_payments_since``, ``member_redemptions_since``, ``coupons.issuance.exchanges_since``),
+not their tables; the import is deferred because the POS commit calls
 this module. A step-up passed on a device is itself a decision (outcome ``step_up_passed``), which
 is how a device becomes known to a member without a table of its own.
 
@@ -156,11 +157,14 @@ def check_redemption(session: Session, member_id: uuid.UUID, at: datetime) -> No
     burst = repository.enabled_rules(session, [REDEMPTION_BURST]).get(REDEMPTION_BURST)
     if burst is None:
         return
+    from forecourt.coupons import issuance as coupons
     from forecourt.pos import service as pos
 
-    earlier = pos.member_redemptions_since(
-        session, member_id, domain.window_start(at, burst.params["window_seconds"])
-    )
+    since = domain.window_start(at, burst.params["window_seconds"])
+    earlier = [
+        *pos.member_redemptions_since(session, member_id, since),
+        *coupons.exchanges_since(session, member_id, since),
+    ]
     refusal = domain.redemption_burst_refusal(burst.params, at, earlier)
     if refusal is not None:
         _refuse(session, member_id, REDEMPTION, refusal, at)
