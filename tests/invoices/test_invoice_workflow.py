@@ -184,3 +184,19 @@ def test_the_reminder_goes_out_once_when_uninvoiced_fuel_reaches_200_yuan(
         buy_fuel(terminal, someone, "10.00")
         deliver_events(database)
         assert reminders(session, member_token.member_id) == expected
+
+
+def test_in_production_no_sandbox_issues_a_fapiao(
+    app: FastAPI,
+    client: TestClient,
+    session: Session,
+    terminal: Terminal,
+    member_token: MemberLogin,
+    staff: Staff,
+) -> None:
+    invoice = requested(client, session, terminal, member_token)
+    finance = staff("finance").headers
+    app.state.settings = app.state.settings.model_copy(update={"env": "production"})
+    refused = client.post(f"{STAFF}/{invoice['id']}/issue", headers=finance)
+    assert (refused.status_code, refused.json()["error"]["code"]) == (503, "invoice_platform_not_configured")
+    assert client.get(ME, headers=member_token.headers).json()[0]["status"] == "requested"

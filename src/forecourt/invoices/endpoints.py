@@ -13,6 +13,7 @@ from forecourt.auth.dependencies import require
 from forecourt.auth.permissions import Permission
 from forecourt.db.session import api_router, get_session
 from forecourt.invoices import service
+from forecourt.invoices.errors import PlatformNotConfigured
 from forecourt.invoices.platform import SandboxPlatform, TaxPlatform
 from forecourt.invoices.schemas import InvoiceCreate, InvoiceRead, Uninvoiced
 from forecourt.kit.actor import Actor
@@ -31,8 +32,13 @@ def _keyring(request: Request) -> KeyRing:
 
 
 def _platform(request: Request) -> TaxPlatform:
+    """The configured tax platform; the sandbox only outside production (it issues nothing real)."""
     platform: TaxPlatform | None = getattr(request.app.state, "invoice_platform", None)
-    return platform if platform is not None else SandboxPlatform()
+    if platform is not None:
+        return platform
+    if request.app.state.settings.env == "production":
+        raise PlatformNotConfigured()
+    return SandboxPlatform()
 
 
 @router.post("/me/invoices", response_model=InvoiceRead, status_code=201)

@@ -27,3 +27,9 @@ class InvoiceStatusConflict(AppError):
     status = 409
     code = "invoice_status_conflict"
     default_message = "The invoice request is not in a state that allows this."
+
+
+class PlatformNotConfigured(AppError):
+    status = 503
+    code = "invoice_platform_not_configured"
+    default_message = "No tax platform is configured: fapiao cannot be issued."
