@@ -4,7 +4,8 @@ SQLite and PostgreSQL); the window bounds what is read."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import uuid
+from collections.abc import Collection, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from forecourt.ledger.models import Entry, LedgerAccount, Posting
+from forecourt.payments.models import PaymentIntent
 from forecourt.pos.models import Sale, SalePayment, SaleRefund
 from forecourt.wallet.service import ASSET
 
@@ -83,3 +85,12 @@ def external_refunds(
             method = str(payment.get("method"))
             if method not in WALLET_PAYMENT_METHODS:
                 yield created_at, code, method, int(payment.get("amount_fen", 0))
+
+
+def intent_providers(session: Session, intent_ids: Collection[str]) -> dict[str, str]:
+    """The provider (wechat, alipay …) of each online payment intent, by id as text."""
+    ids = [uuid.UUID(value) for value in intent_ids]
+    if not ids:
+        return {}
+    rows = session.execute(select(PaymentIntent.id, PaymentIntent.provider).where(PaymentIntent.id.in_(ids)))
+    return {str(intent_id): provider for intent_id, provider in rows}

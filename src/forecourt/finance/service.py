@@ -28,25 +28,30 @@ def window(date_from: date, date_to: date) -> tuple[datetime, datetime]:
     return start, end
 
 
-def _method_of(reason: str, meta: dict[str, object]) -> str:
+def _method_of(reason: str, meta: dict[str, object], providers: dict[str, str]) -> str:
+    """``wallet`` for sales and their refunds; a top-up's method; the provider of a refunded online
+    top-up (its posting names the payment intent)."""
     if reason in ("wallet.sale", "wallet.refund"):
         return WALLET_METHOD
     method = meta.get("method")
     if isinstance(method, str) and method:
         return method
-    if reason.startswith("wallet.top_up_refund"):
-        return "online"
-    return WALLET_METHOD
+    intent = meta.get("intent_id")
+    if isinstance(intent, str) and intent in providers:
+        return providers[intent]
+    return "online" if reason.startswith("wallet.top_up_refund") else WALLET_METHOD
 
 
 def rows(session: Session, date_from: date, date_to: date, station: str | None = None) -> list[FlowRow]:
     start, end = window(date_from, date_to)
     book = Book()
-    for moment, code, reason, meta, purpose, amount in repository.wallet_entries(
-        session, start, end, station
-    ):
+    entries = list(repository.wallet_entries(session, start, end, station))
+    providers = repository.intent_providers(
+        session, {str(meta["intent_id"]) for _, _, _, meta, _, _ in entries if meta.get("intent_id")}
+    )
+    for moment, code, reason, meta, purpose, amount in entries:
         figure, value = wallet_figure(reason, purpose, amount)
-        book.add(chain_date(moment), code, _method_of(reason, meta), figure, value)
+        book.add(chain_date(moment), code, _method_of(reason, meta, providers), figure, value)
     for moment, code, method, amount in repository.external_payments(session, start, end, station):
         book.add(chain_date(moment), code, method, "external_paid_fen", amount)
     for moment, code, method, amount in repository.external_refunds(session, start, end, station):
