@@ -50,7 +50,7 @@ from forecourt.reconciliation.models import ProviderStatement, ReconciliationIte
 from forecourt.stations import domain as station_domain
 from forecourt.stations import service as stations
 from forecourt.stations.models import Grade, Station
-from forecourt.wallet.models import WalletTopUp
+from forecourt.wallet.models import RechargeCard, WalletTopUp
 from tests.fixtures.databases import drop_postgres_database, scratch_database_url, settings_for
 
 STATUS = "/api/v1/pos/status"
@@ -454,6 +454,15 @@ def _demo_counts(url: str, *queries: Select[Any]) -> list[Any]:
         engine.dispose()
 
 
+def _demo_rows(url: str, query: Select[Any]) -> list[Any]:
+    engine = create_db_engine(Settings(database_url=url))
+    try:
+        with Database(engine).transaction(write=False) as session:
+            return [tuple(row) for row in session.execute(query)]
+    finally:
+        engine.dispose()
+
+
 def test_demo_without_serving_loads_the_demo_chain_into_the_configured_database(loaded_demo):
     out = loaded_demo.output
     assert Path(make_url(loaded_demo.url).database or "").name in _unwrapped(out)
@@ -579,6 +588,18 @@ def test_the_demo_leaves_finance_an_open_reconciliation_queue_for_yesterday(load
     assert business_date == chain_date(utcnow()) - timedelta(days=1)
     assert summary["matched"]["count"] == 1
     assert summary["amount_mismatch"] == {"count": 1, "ours_fen": 20_000, "theirs_fen": 20_001}
+
+
+def test_the_demo_recharge_cards_are_printed_sold_and_some_redeemed_into_wallets(loaded_demo):
+    statuses = dict(
+        _demo_rows(loaded_demo.url, select(RechargeCard.status, func.count()).group_by(RechargeCard.status))
+    )
+    assert statuses == {"issued": 24, "active": 6, "redeemed": 10}
+    (card_top_ups,) = _demo_counts(
+        loaded_demo.url,
+        select(func.count()).select_from(WalletTopUp).where(WalletTopUp.method == "recharge_card"),
+    )
+    assert card_top_ups == 10
 
 
 def test_the_demo_coupons_are_issued_claimed_and_used_at_the_pos(loaded_demo):

@@ -22,6 +22,7 @@ from forecourt.config import Settings
 from forecourt.db.session import Database
 from forecourt.demo import history
 from forecourt.demo import members as demo_members
+from forecourt.demo import recharge_cards as demo_recharge_cards
 from forecourt.demo import reconciliation as demo_reconciliation
 from forecourt.devices import service as devices
 from forecourt.kit.actor import Actor
@@ -230,7 +231,8 @@ def load_history(
     steps: int = 20,
 ) -> int:
     """The fueling history with its coupons (``forecourt.demo.history``), then yesterday's
-    reconciliation of online top-ups (``forecourt.demo.reconciliation``)."""
+    reconciliation of online top-ups (``forecourt.demo.reconciliation``) and a batch of recharge
+    cards, some sold and redeemed (``forecourt.demo.recharge_cards``)."""
     signer = signer_for(settings.ledger_signing_key)
     sales = history.load_history(
         database,
@@ -243,4 +245,6 @@ def load_history(
         steps=steps,
     )
     demo_reconciliation.load_reconciliation_day(database, settings, signer, DEMO_ACTOR)
+    cards_rng = random.Random(20261208)  # noqa: S311 - demo data, not security
+    demo_recharge_cards.load_recharge_cards(database, settings, signer, DEMO_ACTOR, cards_rng)
     return sales
