@@ -76,6 +76,8 @@ def _include_routers(app: FastAPI) -> None:
     from forecourt.auth.endpoints import router as auth_router
     from forecourt.coupons.endpoints import router as coupons_router
     from forecourt.devices.endpoints import router as devices_router
+    from forecourt.finance.endpoints import router as finance_router
+    from forecourt.invoices.endpoints import router as invoices_router
     from forecourt.ledger.endpoints import router as ledger_router
     from forecourt.members.auth_endpoints import router as member_auth_router
     from forecourt.members.endpoints import router as members_router
@@ -108,6 +110,8 @@ def _include_routers(app: FastAPI) -> None:
         payments_router,
         risk_router,
         reconciliation_router,
+        invoices_router,
+        finance_router,
         pos_router,
         audit_router,
     ):
