@@ -32,6 +32,7 @@ JOB_MODULES = (
     "forecourt.pos.jobs",
     "forecourt.coupons.jobs",
     "forecourt.reconciliation.jobs",
+    "forecourt.wallet.jobs",
 )
 
 

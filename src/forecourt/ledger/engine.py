@@ -32,7 +32,7 @@ from forecourt.ledger.chain import Signer, canonical_content, entry_hash, sha256
 from forecourt.ledger.errors import IdempotencyKeyConflict, InsufficientBalance, UnbalancedPosting
 from forecourt.ledger.models import GENESIS, Entry, LedgerAccount, Lot, LotMovement, Posting
 
-LOT_PURPOSES = frozenset({"available"})
+LOT_PURPOSES = frozenset({"available", "fuel_credit"})
 """Member account purposes whose value is kept in lots with an expiry."""
 
 ACCOUNT_NAMESPACE = uuid.UUID("6f1c3a52-52a4-4c8e-9d0b-3d4f7a1e2b90")

@@ -7,9 +7,10 @@ The basket goes through named stages in a fixed order::
 Each stage reads and changes one ``Checkout``: discounts are recorded per line with their source,
 so every later stage sees what remains of each line. The coupons stage applies the coupons named
 in the request, or with ``"auto"`` the combination that saves the member most together with the
-points redeemed after it (``forecourt.coupons.domain``); the wallet pays what is left when asked,
-principal first (``forecourt.wallet.domain``). Money is integer fen, rounded
-half-up; points redeemed are whole hundreds (100 points = ¥1) and never more than what is payable.
+points redeemed after it (``forecourt.coupons.domain``); the wallet pays what is left when asked:
+fuel credit first, on the fuel lines only, then principal, then bonus (``forecourt.wallet.domain``).
+Money is integer fen, rounded half-up; points redeemed are whole hundreds (100 points = ¥1) and never
+more than what is payable.
 """
 
 from __future__ import annotations
@@ -110,6 +111,8 @@ class Shopper:
     points_pending: int = 0
     wallet_principal_fen: int = 0
     wallet_bonus_fen: int = 0
+    wallet_fuel_credit_fen: int = 0
+    """Fuel credit (加油金) usable now: it pays fuel lines only."""
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,8 @@ class Checkout:
     points_redeemed: int = 0
     wallet_principal_fen: int = 0
     wallet_bonus_fen: int = 0
+    wallet_credit_fen: int = 0
+    """What fuel credit pays (fuel lines only)."""
 
     @property
     def gross_fen(self) -> int:
@@ -145,7 +150,8 @@ class Checkout:
 
     @property
     def wallet_fen(self) -> int:
-        return self.wallet_principal_fen + self.wallet_bonus_fen
+        """Everything the wallet pays: fuel credit, principal and bonus."""
+        return self.wallet_credit_fen + self.wallet_principal_fen + self.wallet_bonus_fen
 
     @property
     def due_fen(self) -> int:
@@ -166,11 +172,21 @@ class Checkout:
         line.discount_fen += amount
         self.discounts.append(Discount(source, ref, line.line_id, amount, label))
 
+    def credit_by_line(self) -> dict[str, int]:
+        """The fuel credit's part of each line: shared over the fuel lines by their net."""
+        return allocate(
+            self.wallet_credit_fen,
+            {line.line_id: line.net_fen if line.kind == "fuel" else 0 for line in self.lines},
+        )
+
     def paid_by_line(self) -> dict[str, int]:
-        """What each line was paid with money that earns points: its net, less its share of the
-        wallet's bonus part (bonus money was a gift; principal counts as paid, SPEC §5)."""
-        bonus = allocate(self.wallet_bonus_fen, {line.line_id: line.net_fen for line in self.lines})
-        return {line.line_id: line.net_fen - bonus[line.line_id] for line in self.lines}
+        """What each line was paid with money that earns points: its net, less its share of fuel
+        credit and of the wallet's bonus part (both were gifts; principal counts as paid, SPEC §5).
+        Bonus is shared over what fuel credit left of each line."""
+        credit = self.credit_by_line()
+        left = {line.line_id: line.net_fen - credit[line.line_id] for line in self.lines}
+        bonus = allocate(self.wallet_bonus_fen, left)
+        return {line_id: amount - bonus[line_id] for line_id, amount in left.items()}
 
 
 Stage = Callable[[Checkout], None]
@@ -287,12 +303,19 @@ def redeem_points(checkout: Checkout) -> None:
 
 
 def pay_from_wallet(checkout: Checkout) -> None:
-    """With ``"wallet": true`` the wallet pays what is left, principal first then bonus
-    (``forecourt.wallet.domain``); the rest is due from the external payment."""
+    """With ``"wallet": true`` the wallet pays what is left: fuel credit first, but no more than what
+    remains of the fuel lines, then principal, then bonus (``forecourt.wallet.domain``); the rest is
+    due from the external payment."""
     shopper = checkout.shopper
     if not checkout.redeem.wallet or shopper is None:
         return
-    split = wallet_pay(shopper.wallet_principal_fen, shopper.wallet_bonus_fen, checkout.payable_fen)
+    fuel_left = sum(line.net_fen for line in checkout.lines if line.kind == "fuel")
+    checkout.wallet_credit_fen = min(max(shopper.wallet_fuel_credit_fen, 0), fuel_left)
+    split = wallet_pay(
+        shopper.wallet_principal_fen,
+        shopper.wallet_bonus_fen,
+        checkout.payable_fen - checkout.wallet_credit_fen,
+    )
     checkout.wallet_principal_fen, checkout.wallet_bonus_fen = split.principal_fen, split.bonus_fen
 
 

@@ -9,7 +9,8 @@ clawed back in proportion to the refunded paid amount (the balance may go negati
 ``forecourt.ledger.sales``); the refund counts against the member's tier metric; a fully refunded
 first fueling takes back the referral points it released. The refunded money is shared over the
 sale's payments by what is left of each; the wallet's part goes back into the wallet, principal
-and bonus as they were paid.
+and bonus as they were paid, and fuel credit as new lots keeping the expiry of the lots it came from
+(``forecourt.wallet.fuel_credit.refund``: already past, the returned credit is expired at once).
 """
 
 from __future__ import annotations
@@ -40,10 +41,17 @@ from forecourt.pos.schemas import (
     ReturnedCoupon,
     Transaction,
 )
-from forecourt.pos.service import WALLET_BONUS, WALLET_PRINCIPAL, member_after, sale_of_station
+from forecourt.pos.service import (
+    WALLET_BONUS,
+    WALLET_FUEL_CREDIT,
+    WALLET_PRINCIPAL,
+    member_after,
+    sale_of_station,
+)
 from forecourt.rules import rewards
 from forecourt.rules.domain import allocate
 from forecourt.tiers import service as tiers
+from forecourt.wallet import fuel_credit
 from forecourt.wallet import service as wallet
 from forecourt.wallet.domain import WalletSplit
 
@@ -128,6 +136,7 @@ def refund(
         session.scalars(select(SalePayment).where(SalePayment.sale_id == sale.id).order_by(SalePayment.id))
     )
     shares = allocate(money, {str(p.id): p.amount_fen - p.refunded_fen for p in payments})
+    credit_returned_before = sum(p.refunded_fen for p in payments if p.method == WALLET_FUEL_CREDIT)
     for payment in payments:
         payment.refunded_fen += shares[str(payment.id)]
 
@@ -144,6 +153,20 @@ def refund(
                 actor,
                 sale.member_id,
                 back_to_wallet,
+                refund_id=refund_id,
+                occurred_at=now,
+                station=sale.station_code,
+            )
+        back_to_credit = sum(shares[str(p.id)] for p in payments if p.method == WALLET_FUEL_CREDIT)
+        if back_to_credit:
+            fuel_credit.refund(
+                session,
+                signer,
+                actor,
+                sale.member_id,
+                back_to_credit,
+                sale_id=sale.id,
+                returned_before_fen=credit_returned_before,
                 refund_id=refund_id,
                 occurred_at=now,
                 station=sale.station_code,

@@ -141,6 +141,9 @@ class Quote(BaseModel):
     points_redeemed: int
     points_value_fen: int
     wallet_fen: int
+    """Everything the wallet pays: fuel credit, principal and bonus."""
+    fuel_credit_fen: int = 0
+    """The fuel credit (加油金) part of ``wallet_fen``: fuel lines only."""
     due_fen: int
     points_earned: PointsEarned
 
@@ -149,6 +152,7 @@ class MemberAfter(BaseModel):
     points_available: int
     points_pending: int
     wallet_balance_fen: int
+    """Principal and bonus (fuel credit is not in it: it pays fuel only; see ``GET .../fuel-credit``)."""
     tier: TierRef
 
 

@@ -72,10 +72,11 @@ from forecourt.stations import service as stations
 from forecourt.stations.models import Station
 from forecourt.tiers import service as tiers
 from forecourt.tiers.models import TierLevel
+from forecourt.wallet import fuel_credit
 from forecourt.wallet import service as wallet
 from forecourt.wallet.domain import WalletSplit
 
-WALLET_PRINCIPAL, WALLET_BONUS = "wallet", "wallet_bonus"
+WALLET_PRINCIPAL, WALLET_BONUS, WALLET_FUEL_CREDIT = "wallet", "wallet_bonus", fuel_credit.PAYMENT_METHOD
 """The sale's payment rows for what the wallet paid, so refunds give each part back its way."""
 MAX_AHEAD = timedelta(minutes=5)
 MAX_AGE = timedelta(days=7)
@@ -126,12 +127,14 @@ def resolve_member(
     return members_identify.identify(session, pii, identifier.type, identifier.value, now)
 
 
-def _shopper(session: Session, member: Member | None) -> tuple[Shopper | None, TierLevel | None]:
+def _shopper(
+    session: Session, member: Member | None, at: datetime
+) -> tuple[Shopper | None, TierLevel | None]:
     if member is None:
         return None, None
     tier = tiers.current(session, member.id)
     balances = points.balances(session, member.id)
-    purse = wallet.balances(session, member.id)
+    purse = wallet.balances(session, member.id, at)
     return (
         Shopper(
             member_id=member.id,
@@ -142,6 +145,7 @@ def _shopper(session: Session, member: Member | None) -> tuple[Shopper | None, T
             points_pending=balances.pending,
             wallet_principal_fen=purse.principal_fen,
             wallet_bonus_fen=purse.bonus_fen,
+            wallet_fuel_credit_fen=purse.fuel_credit_fen,
         ),
         tier,
     )
@@ -239,7 +243,7 @@ def price_basket(
     if check_open and not stations.is_open_now(station, at):
         raise StationClosed(station=station.code)
     member = resolve_member(session, pii, body.member, now)
-    shopper, tier = _shopper(session, member)
+    shopper, tier = _shopper(session, member, at)
     if shopper is not None and fixed_discount_bp is not None:
         shopper = replace(shopper, fuel_discount_bp=fixed_discount_bp)
     region = stations.region_code_of(session, station)
@@ -317,6 +321,7 @@ def quote_of(priced: Priced, earning: Earning) -> Quote:
         points_redeemed=basket.points_redeemed,
         points_value_fen=basket.points_redeemed * 100 // checkout.POINTS_PER_YUAN,
         wallet_fen=basket.wallet_fen,
+        fuel_credit_fen=basket.wallet_credit_fen,
         due_fen=basket.due_fen,
         points_earned=PointsEarned(
             total=earning.total,
@@ -513,7 +518,18 @@ def _member_side(
             used_by=actor.label,
             at=priced.occurred_at,
         )
-    if basket.wallet_fen:
+    if basket.wallet_credit_fen:
+        fuel_credit.pay_for_sale(
+            session,
+            signer,
+            actor,
+            member.id,
+            basket.wallet_credit_fen,
+            sale_id=sale.id,
+            occurred_at=priced.occurred_at,
+            station=station,
+        )
+    if basket.wallet_principal_fen or basket.wallet_bonus_fen:
         wallet.pay_for_sale(
             session,
             signer,
@@ -637,8 +653,9 @@ def _insert_sale(
                 *((p.method, p.amount_fen) for p in body.payments),
                 (WALLET_PRINCIPAL, basket.wallet_principal_fen),
                 (WALLET_BONUS, basket.wallet_bonus_fen),
+                (WALLET_FUEL_CREDIT, basket.wallet_credit_fen),
             )
-            if amount or method not in (WALLET_PRINCIPAL, WALLET_BONUS)
+            if amount or method not in (WALLET_PRINCIPAL, WALLET_BONUS, WALLET_FUEL_CREDIT)
         ]
     )
 

@@ -27,6 +27,7 @@ from forecourt.ledger.chain import Signer
 from forecourt.ledger.engine import AccountRef, PostingResult
 from forecourt.ledger.errors import InsufficientBalance
 from forecourt.ledger.models import LedgerAccount, Posting
+from forecourt.wallet import fuel_credit
 from forecourt.wallet.domain import BonusTier, WalletSplit, bonus_for
 from forecourt.wallet.errors import InsufficientWalletBalance, InvalidBonusTiers, InvalidTopUp
 from forecourt.wallet.models import WalletBonusTier, WalletTopUp
@@ -40,9 +41,12 @@ DEFAULT_BONUS_TIERS = (BonusTier(min_fen=50_000, bonus_fen=5_000),)
 class WalletBalances:
     principal_fen: int
     bonus_fen: int
+    fuel_credit_fen: int = 0
+    """Fuel credit usable now (lots not expired); not part of ``total_fen``: it pays fuel only."""
 
     @property
     def total_fen(self) -> int:
+        """Principal and bonus: what the wallet can pay for anything."""
         return self.principal_fen + self.bonus_fen
 
 
@@ -54,7 +58,8 @@ def _program(session: Session, purpose: str) -> AccountRef:
     return engine.program_account(session, ASSET, purpose)
 
 
-def balances(session: Session, member_id: uuid.UUID) -> WalletBalances:
+def balances(session: Session, member_id: uuid.UUID, at: datetime | None = None) -> WalletBalances:
+    """The member's principal, bonus and fuel credit usable at ``at`` (default now)."""
     rows = dict(
         session.execute(
             select(LedgerAccount.purpose, LedgerAccount.balance).where(
@@ -62,7 +67,12 @@ def balances(session: Session, member_id: uuid.UUID) -> WalletBalances:
             )
         ).all()
     )
-    return WalletBalances(principal_fen=int(rows.get("principal", 0)), bonus_fen=int(rows.get("bonus", 0)))
+    credit = fuel_credit.usable(session, member_id, at or utcnow()) if rows.get(fuel_credit.PURPOSE) else 0
+    return WalletBalances(
+        principal_fen=int(rows.get("principal", 0)),
+        bonus_fen=int(rows.get("bonus", 0)),
+        fuel_credit_fen=credit,
+    )
 
 
 # --- bonus tiers -----------------------------------------------------------------------------------
