@@ -24,6 +24,7 @@ from forecourt.kit.actor import SYSTEM
 from forecourt.kit.clock import chain_zone, utcnow
 from forecourt.ledger.chain import Signer
 from forecourt.members.models import Member
+from forecourt.risk import service as risk
 from forecourt.stations import service as stations
 from forecourt.tiers import service as tiers
 from forecourt.wallet import service as wallet
@@ -505,3 +506,16 @@ def test_a_prepay_the_wallet_covers_completes_with_no_external_payment(
     sale = response.json()["transaction"]
     assert (sale["wallet_fen"], sale["due_fen"], sale["payments"]) == (7_500, 0, [])
     assert response.json()["change_fen"] == 20_000
+
+
+def test_the_risk_rules_judge_a_prepayment_when_the_driver_prepays(
+    terminal: Terminal, member: Callable[..., Member], session: Session
+) -> None:
+    risk.set_rule(session, SYSTEM, "paid_per_day", enabled=True, params={"max_paid_fen": 15_000})
+    driver = member()
+    response = authorize(terminal, member=driver, amount_fen=20_000)
+    assert response.status_code == 409, response.json()
+    assert (error_of(response)["code"], error_of(response)["details"]["rule"]) == (
+        "risk_rejected",
+        "paid_per_day",
+    )

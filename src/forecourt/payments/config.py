@@ -6,10 +6,10 @@ only when every one of its values is set:
 
 - ``FORECOURT_PAYMENTS_NOTIFY_BASE_URL``: the public base URL providers call back (default
   ``http://localhost:8000``); notifications go to ``{base}/api/v1/payments/notify/{provider}``.
-- ``FORECOURT_PAYMENTS_SANDBOX_ENABLED`` (default ``true``; ``false`` in production) and
-  ``FORECOURT_PAYMENTS_SANDBOX_SECRET`` (default: a development secret derived deterministically
-  from a fixed label, the same in every process, so a sandbox notification signed by one worker
-  verifies in another; production refuses the sandbox without a real one).
+- ``FORECOURT_PAYMENTS_SANDBOX_ENABLED`` (default ``true``; production refuses the sandbox: a
+  member could pay their own intent) and ``FORECOURT_PAYMENTS_SANDBOX_SECRET`` (default: a
+  development secret derived deterministically from a fixed label, the same in every process, so a
+  sandbox notification signed by one worker verifies in another).
 - WeChat Pay: ``…_WECHAT_MCHID``, ``…_WECHAT_APPID``, ``…_WECHAT_SERIAL_NO``,
   ``…_WECHAT_PRIVATE_KEY`` (merchant key, PEM), ``…_WECHAT_APIV3_KEY`` (32 characters),
   ``…_WECHAT_PLATFORM_KEYS`` (``serial=@/path/key.pem`` pairs separated by commas).
@@ -86,8 +86,8 @@ def from_environment(env: Mapping[str, str] | None = None) -> Payments:
         "yes",
     ):
         secret = _value(env, "SANDBOX_SECRET")
-        if production and not secret:  # its notifications would be forgeable by anyone who read this file
-            raise ConfigError("refusing the payments sandbox in production with the development secret")
+        if production:  # a member could pay their own sandbox intent and be credited real wallet money
+            raise ConfigError("refusing the payments sandbox in production")
         payments.providers["sandbox"] = Sandbox(secret.encode() if secret else DEVELOPMENT_SANDBOX_SECRET)
     wechat = _all(
         env,

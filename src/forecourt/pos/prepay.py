@@ -56,6 +56,7 @@ from forecourt.pos.schemas import (
     Transaction,
 )
 from forecourt.pos.service import commit, resolve_member, station_for_device
+from forecourt.risk import service as risk
 from forecourt.stations import service as stations
 from forecourt.tiers import service as tiers
 
@@ -184,6 +185,10 @@ def authorize(
         raise StationClosed(station=station.code)
     member = resolve_member(session, pii, body.member, now)
     _check_redemption(session, member, body.redeem, now)
+    if member is not None:  # the risk rules judge the prepayment; its completion is not judged again
+        risk.check_payment(session, member.id, body.amount_fen, now)
+        if body.redeem.points or body.redeem.coupons:
+            risk.check_redemption(session, member.id, now)
     grade = stations.get_grade(session, body.grade)
     if body.nozzle is not None and body.nozzle.isdigit():
         dispensed = stations.nozzle_grade(session, station.id, int(body.nozzle))
