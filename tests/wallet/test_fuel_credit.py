@@ -37,7 +37,7 @@ from forecourt.wallet.domain import BonusTier
 from tests.conftest import RollbackDatabase
 from tests.devices.support import IssuedCredential
 from tests.fixtures.builders import StaffLogin, unique
-from tests.members.support import make_member
+from tests.members.support import MemberLogin, make_member
 from tests.pos.support import Terminal, fuel, goods, priced_station
 from tests.pos.test_pos_concurrency import answer, race
 from tests.wallet.conftest import switch_off_risk_rules
@@ -240,6 +240,32 @@ def test_partial_refunds_give_back_exactly_the_fuel_credit_the_sale_took(
     assert payments_of(session, sold.json()["id"])["fuel_credit"] == (3_003, 3_003)
 
 
+@pytest.mark.usefixtures("no_risk_limits")
+def test_fuel_credit_refunded_after_its_expiry_comes_back_expired_and_the_job_takes_it(
+    terminal: Terminal,
+    session: Session,
+    signer: Signer,
+    member: Callable[..., Member],
+    database: RollbackDatabase,
+    test_settings: Settings,
+) -> None:
+    someone = member()
+    granted = grant(session, signer, someone, 5_000, days=1)
+    sold = pay_rest_in_cash(terminal, wallet_basket(terminal, someone, fuel("92", "10.00")))
+    assert sold.status_code == 201, sold.json()
+    later = granted.expires_at + timedelta(hours=1)
+    with time_machine.travel(later, tick=False):
+        refunded = terminal.refund(sold.json()["id"])
+        assert refunded.status_code == 200, refunded.json()
+        assert credit(session, someone) == 0
+        session.expire_all()
+        account = session.get_one(LedgerAccount, fuel_credit.account(someone.id).id)
+        assert account.balance == 5_000
+        assert run_job(database, test_settings, "expire-fuel-credit", later) == {"lots": 1, "fen": 5_000}
+    session.expire_all()
+    assert session.get_one(LedgerAccount, fuel_credit.account(someone.id).id).balance == 0
+
+
 # --- expiry --------------------------------------------------------------------------------------------
 
 
@@ -310,6 +336,21 @@ def test_finance_grants_fuel_credit_once_per_key_and_it_is_audited(
         )
     ).one()
     assert entry.after == {"amount_fen": 5_000, "expires_at": expires_at.isoformat(), "reason": "开业加油金"}
+
+
+def test_the_member_sees_their_fuel_credit_by_lot(
+    client: TestClient, session: Session, signer: Signer, member_token: MemberLogin
+) -> None:
+    someone = session.get_one(Member, uuid.UUID(str(member_token.member_id)))
+    late = grant(session, signer, someone, 2_000, days=60)
+    soon = grant(session, signer, someone, 1_000, days=7)
+    shown = client.get("/api/v1/me/wallet/fuel-credit", headers=member_token.headers)
+    assert shown.status_code == 200, shown.json()
+    assert shown.json()["fuel_credit_fen"] == 3_000
+    assert [
+        (lot["remaining_fen"], datetime.fromisoformat(lot["expires_at"])) for lot in shown.json()["lots"]
+    ] == [(1_000, soon.expires_at), (2_000, late.expires_at)]
+    assert client.get("/api/v1/me/wallet", headers=member_token.headers).json()["balance_fen"] == 0
 
 
 def test_fuel_credit_that_expires_in_the_past_is_refused(
