@@ -91,6 +91,39 @@ def test_wechat_refund_notification_names_the_refund():
     assert (note.event, note.out_refund_no, note.amount_fen) == ("refunded", "RF1", 10_000)
 
 
+@pytest.mark.parametrize(
+    "resource",
+    [
+        {"mchid": "1900009999"},
+        {"mchid": None},
+        {"appid": "wx-another-app"},
+        {"amount": {"total": 1, "currency": "USD"}},
+    ],
+    ids=["another merchant", "no merchant", "another app", "not CNY"],
+)
+def test_wechat_payment_notification_for_another_merchant_app_or_currency_is_rejected(
+    resource: dict[str, object],
+) -> None:
+    provider, _ = wechat_provider()
+    headers, body = wechat_notification(ORDER.out_trade_no, 50_000, **resource)
+    with pytest.raises(ForgedNotification):
+        provider.parse_notification(headers, body)
+
+
+def test_a_wechat_refund_gone_abnormal_is_not_taken_for_failed():
+    """ABNORMAL: the member's account cannot take the money; finance settles it by hand, so the wallet
+    must not be credited back as if the refund had closed."""
+    provider, _ = wechat_provider()
+    headers, body = wechat_notification(
+        ORDER.out_trade_no,
+        10_000,
+        event_type="REFUND.ABNORMAL",
+        out_refund_no="RF2",
+        refund_status="ABNORMAL",
+    )
+    assert provider.parse_notification(headers, body).event == "pending"
+
+
 def test_wechat_notification_with_a_tampered_body_is_rejected():
     provider, _ = wechat_provider()
     headers, body = wechat_notification(ORDER.out_trade_no, 50_000)

@@ -68,7 +68,9 @@ MAX_TOP_UP_FEN = 5_000_000
 """¥50,000: the most one top-up intent may ask for."""
 ASSET = "cny"
 
-REFUSED = frozenset({"forged", "amount_mismatch", "provider_mismatch", "refund_before_paid"})
+REFUSED = frozenset(
+    {"forged", "amount_mismatch", "provider_mismatch", "refund_before_paid", "refund_amount_mismatch"}
+)
 """Outcomes answered with the provider's failure format (it will send the notification again)."""
 RETRY_LATER = frozenset({"refund_before_paid"})
 """Outcomes that a repeat of the same notification processes afresh."""
@@ -265,6 +267,8 @@ def _apply(
             return ("refund_before_paid" if intent.status == "created" else "unknown_refund"), intent
         if refund.status != "requested":
             return f"refund_already_{refund.status}", intent
+        if note.amount_fen is not None and note.amount_fen != refund.amount_fen:
+            return "refund_amount_mismatch", intent
         refund.completed_at = now
         if note.event == "refunded":
             refund.status = "succeeded"

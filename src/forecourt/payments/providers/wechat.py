@@ -225,20 +225,28 @@ class WechatPay(PaymentProvider):
         except (KeyError, TypeError, ValueError) as exc:
             raise ForgedNotification("not a WeChat Pay notification") from exc
         document = decrypt_resource(self.config.apiv3_key, resource)
-        if document.get("mchid") not in (None, self.config.mchid):
+        if document.get("mchid") != self.config.mchid:
             raise ForgedNotification("the notification is for another merchant")
         amount = document.get("amount") or {}
+        if amount.get("currency", "CNY") != "CNY" or amount.get("payer_currency", "CNY") != "CNY":
+            raise ForgedNotification("the notification is not in CNY")
         stored = {"event_type": event_type, "id": notify_id, "resource": document}
         if event_type.startswith("REFUND."):
             return Notification(
                 notify_id=notify_id,
-                event="refunded" if document.get("refund_status") == "SUCCESS" else "refund_failed",
+                # ABNORMAL (the member's account cannot take it) is finance's to settle by hand:
+                # only CLOSED means the money stays with us.
+                event={"SUCCESS": "refunded", "CLOSED": "refund_failed"}.get(
+                    str(document.get("refund_status")), "pending"
+                ),  # type: ignore[arg-type]
                 out_trade_no=document.get("out_trade_no"),
                 amount_fen=_int_or_none(amount.get("refund")),
                 provider_txn_id=document.get("transaction_id"),
                 out_refund_no=document.get("out_refund_no"),
                 document=stored,
             )
+        if document.get("appid") != self.config.appid:
+            raise ForgedNotification("the notification is for another app")
         state = document.get("trade_state")
         event = {"SUCCESS": "paid", "CLOSED": "closed", "PAYERROR": "failed", "REVOKED": "closed"}.get(
             str(state), "pending"
