@@ -205,10 +205,17 @@ def test_crediting_the_member_pays_a_top_up_the_provider_collected_once(client, 
     item = session.scalar(select(ReconciliationItem).where(ReconciliationItem.reference == "FC-D"))
     assert item.classification == "missing_in_ours"
 
-    answer = client.post(
+    by_importer = client.post(
         f"/api/v1/reconciliation/items/{item.id}/resolve",
         json={"resolution": "credited_member", "note": "WeChat Pay took the money"},
         headers=finance,
+    )
+    assert by_importer.status_code == 409, "whoever uploaded the file cannot credit from it alone"
+    assert wallet.balances(session, member.id).principal_fen == 0
+    answer = client.post(
+        f"/api/v1/reconciliation/items/{item.id}/resolve",
+        json={"resolution": "credited_member", "note": "WeChat Pay took the money"},
+        headers=staff("finance").headers,
     )
 
     assert answer.status_code == 200, answer.text

@@ -297,6 +297,14 @@ def _credit_member(
             ours_fen=intent.amount_fen,
             theirs_fen=item.theirs_fen,
         )
+    importers = {
+        s.imported_by for s in repository.statements_of_day(session, item.provider, item.business_date)
+    }
+    if actor.label in importers:  # four eyes: the statement is a file one person uploaded
+        raise ResolutionNotAllowed(
+            "Whoever imported the statement cannot credit a member from it; ask a colleague.",
+            imported_by=sorted(importers),
+        )
     line = provider_lines(session, item.provider, item.business_date).get((item.kind, item.reference))
     paid_at = line.occurred_at if line is not None else utcnow()
     top_up = wallet.top_up(
