@@ -453,3 +453,18 @@ def test_simultaneous_fuel_credit_sales_never_overdraw_it(
         assert account.balance == GRANTED - paid >= 0
         lots = session.scalar(select(func.sum(Lot.remaining)).where(Lot.account_id == account.id))
         assert lots == account.balance
+
+
+def test_the_points_expiry_job_leaves_fuel_credit_alone(
+    session: Session,
+    signer: Signer,
+    member: Callable[..., Member],
+    database: RollbackDatabase,
+    test_settings: Settings,
+) -> None:
+    """Both live in lots; the points job takes points only (it once took any lot that was due)."""
+    someone = member()
+    soon = grant(session, signer, someone, 3_000, days=5)
+    run_job(database, test_settings, "expire-points", soon.expires_at + timedelta(days=1))
+    session.expire_all()
+    assert session.get_one(LedgerAccount, fuel_credit.account(someone.id).id).balance == 3_000

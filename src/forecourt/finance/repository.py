@@ -17,7 +17,7 @@ from forecourt.payments.models import PaymentIntent
 from forecourt.pos.models import Sale, SalePayment, SaleRefund
 from forecourt.wallet.service import ASSET
 
-WALLET_PAYMENT_METHODS = ("wallet", "wallet_bonus")
+WALLET_PAYMENT_METHODS = ("wallet", "wallet_bonus", "fuel_credit")
 """Sale payments made from the wallet (counted from the ledger, not as external money)."""
 
 

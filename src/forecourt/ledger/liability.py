@@ -184,6 +184,8 @@ def member_ids_with_expiring(
             Lot.expires_at >= start,
             Lot.expires_at < end,
             LedgerAccount.member_id.is_not(None),
+            LedgerAccount.asset == ASSET,
+            LedgerAccount.purpose == "available",
         )
         .group_by(LedgerAccount.member_id)
     )

@@ -323,7 +323,12 @@ def expire_due(
     query = (
         select(Lot)
         .join(LedgerAccount, LedgerAccount.id == Lot.account_id)
-        .where(Lot.expires_at <= at, Lot.remaining > 0)
+        .where(
+            Lot.expires_at <= at,
+            Lot.remaining > 0,
+            LedgerAccount.asset == ASSET,
+            LedgerAccount.purpose == "available",
+        )
         .order_by(Lot.expires_at, Lot.id)
         .limit(limit)
     )
