@@ -88,7 +88,7 @@ def test_a_top_up_the_member_has_spent_cannot_be_refunded(client, session, membe
     assert _refund(client, staff("finance"), intent, "k2", amount_fen=4_000).status_code == 201
 
 
-def test_bonus_already_spent_is_not_clawed_back(client, session, member_auth, staff, signer):
+def test_bonus_already_spent_is_kept_from_the_money_refunded(client, session, member_auth, staff, signer):
     login, intent = _paid_top_up(client, member_auth)
     wallet.pay_for_sale(
         session,
@@ -101,7 +101,9 @@ def test_bonus_already_spent_is_not_clawed_back(client, session, member_auth, st
         station="S001",
     )
     session.flush()
-    assert _refund(client, staff("finance"), intent, "k").status_code == 201
+    refunded = _refund(client, staff("finance"), intent, "k")
+    assert refunded.status_code == 201, refunded.text
+    assert refunded.json()["amount_fen"] == 50_000 - 4_000, "¥40 of bonus was spent: ¥460 goes back"
     assert _balances(session, login.member_id) == (0, 0)
 
 
@@ -111,6 +113,25 @@ def test_an_unpaid_intent_cannot_be_refunded_and_cashiers_may_not_refund(client,
         TOP_UP_INTENTS, json={"amount_fen": 100, "provider": "sandbox"}, headers=login.headers
     ).json()
     assert _refund(client, staff("finance"), intent, "k").json()["error"]["code"] == "payment_not_refundable"
+
+
+def test_a_refund_the_provider_gives_no_clear_answer_to_stays_requested_and_the_money_out(
+    client, session, member_auth, staff, payments, monkeypatch
+):
+    """A timeout or system error: the provider may still pay it out, so the wallet is not credited
+    back until the refund's notification (or finance) settles it."""
+    from forecourt.payments.providers.base import ProviderError
+
+    login, intent = _paid_top_up(client, member_auth)
+
+    def no_answer(order):
+        raise ProviderError("SYSTEM_ERROR")
+
+    monkeypatch.setattr(payments.providers["sandbox"], "refund", no_answer)
+    refund = _refund(client, staff("finance"), intent, "k")
+    assert refund.status_code == 201, refund.text
+    assert refund.json()["status"] == "requested"
+    assert _balances(session, login.member_id) == (0, 0)
 
 
 def test_a_refund_the_provider_reports_failed_puts_the_money_back(

@@ -16,8 +16,9 @@ Invariants:
 Refund rule (W4): a refund of R fen of a top-up of A fen that earned a bonus of B fen takes R fen
 of principal out of the wallet (refused with ``top_up_already_spent`` if the principal is no longer
 there: the wallet never goes below zero) and the bonus in proportion, floor(B × refunded so far ÷
-A) less the bonus already taken back, as far as the bonus balance still holds it (what the member
-already spent of the bonus is not clawed back). The refund number sent to the provider is derived
+A) less the bonus already taken back; what the bonus balance no longer holds (the member spent it)
+is kept out of the money sent back, so a refund never lets the member keep bonus for money they
+took back. The refund number sent to the provider is derived
 from the intent and the request's Idempotency-Key, so a retry after a failed commit asks the
 provider for the same refund again, never a second one.
 """
@@ -59,6 +60,7 @@ from forecourt.payments.providers.base import (
     PaymentOrder,
     ProviderError,
     RefundOrder,
+    RefundResult,
 )
 from forecourt.payments.providers.sandbox import Sandbox
 from forecourt.risk import service as risk
@@ -309,14 +311,15 @@ def _paid(session: Session, signer: Signer, intent: PaymentIntent, note: Notific
 
 
 def _legs(
-    session: Session, member_id: uuid.UUID, principal_fen: int, bonus_fen: int
+    session: Session, member_id: uuid.UUID, principal_fen: int, bonus_fen: int, kept_fen: int = 0
 ) -> list[tuple[Any, int]]:
-    """Money out of the wallet back to where the top-up came from (negate the amounts to undo)."""
+    """Money out of the wallet back to where the top-up came from (negate the amounts to undo):
+    ``kept_fen`` of the principal pays back bonus the member already spent, the rest is refunded."""
     return [
         (engine.member_account(session, ASSET, member_id, "principal"), -principal_fen),
-        (engine.program_account(session, ASSET, "top_ups"), principal_fen),
+        (engine.program_account(session, ASSET, "top_ups"), principal_fen - kept_fen),
         (engine.member_account(session, ASSET, member_id, "bonus"), -bonus_fen),
-        (engine.program_account(session, ASSET, "bonus_funding"), bonus_fen),
+        (engine.program_account(session, ASSET, "bonus_funding"), bonus_fen + kept_fen),
     ]
 
 
@@ -352,6 +355,10 @@ def refund_top_up(
     bonus_back_before = int(intent.details.get("bonus_taken_back_fen", 0))
     bonus_due = bonus_given * (intent.refunded_fen + amount) // intent.amount_fen - bonus_back_before
     bonus_back = max(0, min(bonus_due, purse.bonus_fen))
+    kept = max(0, bonus_due - bonus_back)  # bonus already spent: paid back out of the principal
+    cash = amount - kept
+    if cash <= 0:
+        raise TopUpAlreadySpent(refund_fen=amount, bonus_spent_fen=kept)
     now = utcnow()
     try:
         engine.post(
@@ -361,7 +368,7 @@ def refund_top_up(
             reason="wallet.top_up_refund",
             idempotency_key=f"payments:refund:{out_refund_no}",
             actor=actor,
-            legs=_legs(session, intent.member_id, amount, bonus_back),
+            legs=_legs(session, intent.member_id, amount, bonus_back, kept),
             occurred_at=now,
             meta={"intent_id": str(intent.id), "out_refund_no": out_refund_no},
         )
@@ -371,27 +378,32 @@ def refund_top_up(
         id=new_id(),
         intent_id=intent.id,
         out_refund_no=out_refund_no,
-        amount_fen=amount,
+        amount_fen=cash,
         status="requested",
         reason=reason[:200],
         created_at=now,
         completed_at=None,
     )
     session.add(refund)
+    provider_error: str | None = None
     try:
         result = payments.provider(intent.provider).refund(
             RefundOrder(
                 out_trade_no=intent.out_trade_no,
                 provider_txn_id=intent.provider_txn_id,
                 out_refund_no=out_refund_no,
-                refund_fen=amount,
+                refund_fen=cash,
                 total_fen=intent.amount_fen,
                 reason=reason,
                 notify_url=payments.notify_url(intent.provider),
             )
         )
     except ProviderError as exc:
-        raise ProviderRefused(str(exc), provider=intent.provider) from exc
+        # No clear answer (a timeout, a system error, a refusal we cannot read as final): the
+        # provider may still pay it out, so the money stays out of the wallet and the refund stays
+        # ``requested`` until its notification (or finance) settles it — never paid twice.
+        provider_error = str(exc)[:300]
+        result = RefundResult("requested", None)
     if result.status == "failed":
         raise ProviderRefused(provider=intent.provider, out_refund_no=out_refund_no)
     if result.status == "succeeded":
@@ -401,11 +413,16 @@ def refund_top_up(
     intent.refunded_fen += amount
     intent.status = "refunded"
     refunds = dict(intent.details.get("refunds", {}))
-    refunds[out_refund_no] = {"principal_fen": amount, "bonus_fen": bonus_back}
+    refunds[out_refund_no] = {"principal_fen": amount, "bonus_fen": bonus_back, "kept_fen": kept}
     intent.details = {
         **intent.details,
         "refunds": refunds,
-        "bonus_taken_back_fen": bonus_back_before + bonus_back,
+        "bonus_taken_back_fen": bonus_back_before + bonus_back + kept,
+        **(
+            {"refund_errors": {**intent.details.get("refund_errors", {}), out_refund_no: provider_error}}
+            if provider_error
+            else {}
+        ),
     }
     session.flush()
     audit.record(
@@ -430,6 +447,7 @@ def _give_back(session: Session, signer: Signer, intent: PaymentIntent, refund: 
     """A refund the provider could not make: the money goes back into the member's wallet."""
     taken = intent.details.get("refunds", {}).get(refund.out_refund_no, {})
     principal, bonus = int(taken.get("principal_fen", refund.amount_fen)), int(taken.get("bonus_fen", 0))
+    kept = int(taken.get("kept_fen", 0))
     if intent.member_id is not None:
         engine.post(
             session,
@@ -439,13 +457,14 @@ def _give_back(session: Session, signer: Signer, intent: PaymentIntent, refund: 
             idempotency_key=f"payments:refund:{refund.out_refund_no}:failed",
             actor=SYSTEM,
             legs=[
-                (account, -amount) for account, amount in _legs(session, intent.member_id, principal, bonus)
+                (account, -amount)
+                for account, amount in _legs(session, intent.member_id, principal, bonus, kept)
             ],
             meta={"intent_id": str(intent.id), "out_refund_no": refund.out_refund_no},
         )
-    intent.refunded_fen -= refund.amount_fen
+    intent.refunded_fen -= principal
     intent.status = "refunded" if intent.refunded_fen > 0 else "paid"
     intent.details = {
         **intent.details,
-        "bonus_taken_back_fen": int(intent.details.get("bonus_taken_back_fen", 0)) - bonus,
+        "bonus_taken_back_fen": int(intent.details.get("bonus_taken_back_fen", 0)) - bonus - kept,
     }

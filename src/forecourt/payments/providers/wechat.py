@@ -191,9 +191,11 @@ class WechatPay(PaymentProvider):
         refund_id = answer.get("refund_id")
         if status == "SUCCESS":
             return RefundResult("succeeded", refund_id)
-        if status in ("PROCESSING", None):
-            return RefundResult("requested", refund_id)
-        return RefundResult("failed", refund_id)
+        if status == "CLOSED":
+            return RefundResult("failed", refund_id)
+        # PROCESSING, or ABNORMAL (the member's account cannot take it; finance settles it by hand):
+        # the money may still leave, so it is not given back to the wallet.
+        return RefundResult("requested", refund_id)
 
     # --- what the platform sends -----------------------------------------------------------------
 
