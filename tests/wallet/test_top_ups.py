@@ -262,7 +262,7 @@ def test_head_office_may_name_the_station_of_a_top_up(
     station = make_station(session)
     response = post_top_up(
         client,
-        staff("service"),
+        staff("finance"),
         member(),
         {"amount_fen": 20_000, "method": "bank_card", "station": station.code},
     )
@@ -270,7 +270,27 @@ def test_head_office_may_name_the_station_of_a_top_up(
     assert response.json()["station"] == station.code
 
 
-@pytest.mark.parametrize("role", ["marketing", "agent"])
+def test_a_bank_transfer_is_recorded_by_finance_not_at_a_station(
+    client: TestClient, staff: Callable[..., StaffLogin], member: Callable[..., Member], session: Session
+) -> None:
+    driver = member()
+    at_the_counter = post_top_up(
+        client,
+        staff("attendant", station=make_station(session)),
+        driver,
+        {"amount_fen": 20_000, "method": "transfer"},
+    )
+    assert at_the_counter.status_code == 403, at_the_counter.json()
+    by_finance = post_top_up(client, staff("finance"), driver, {"amount_fen": 20_000, "method": "transfer"})
+    assert by_finance.status_code == 201, by_finance.json()
+    entry = session.scalar(
+        select(AuditEntry).where(AuditEntry.action == "wallet.top_up", AuditEntry.entity_id == str(driver.id))
+    )
+    assert entry is not None
+    assert entry.after["method"] == "transfer"
+
+
+@pytest.mark.parametrize("role", ["marketing", "agent", "service"])
 def test_roles_without_the_top_up_permission_cannot_top_up(
     client: TestClient,
     session: Session,

@@ -138,7 +138,6 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.TAGS_MANAGE,
             Permission.POINTS_ADJUST,
             Permission.TIERS_MANAGE,
-            Permission.WALLET_TOP_UP,
         }
     ),
     Role.STATION_MANAGER: frozenset(

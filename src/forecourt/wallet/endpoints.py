@@ -12,10 +12,12 @@ from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, Field
 from sqlalchemy.orm import Session
 
+from forecourt.audit import service as audit
 from forecourt.auth.dependencies import require
 from forecourt.auth.permissions import Permission
 from forecourt.db.idempotency import Idempotent, idempotency
 from forecourt.db.session import api_router, get_session
+from forecourt.errors import PermissionDenied
 from forecourt.kit.actor import Actor
 from forecourt.kit.clock import utcnow
 from forecourt.members import service as members
@@ -94,10 +96,15 @@ def top_up(
     actor: Annotated[Actor, require(Permission.WALLET_TOP_UP)],
     idempotent: Annotated[Idempotent, Depends(idempotency(_staff_scope))],
 ) -> JSONResponse:
-    """Money paid in at a counter or by transfer (``Idempotency-Key`` required); the bonus of the
-    tier it reaches is added. Station staff top up at their own station."""
+    """Money paid in at a counter or by transfer (``Idempotency-Key`` required; audited); the bonus
+    of the tier it reaches is added. Station staff take money at their own station's counter; a bank
+    transfer (corporate accounts) is recorded by finance."""
     if idempotent.replay is not None:
         return idempotent.replay
+    if body.method == "transfer" and not actor.has(Permission.WALLET_MANAGE):
+        raise PermissionDenied(
+            "Bank transfers are recorded by finance.", required=str(Permission.WALLET_MANAGE)
+        )
     member = members.get_member(session, member_id)
     station = body.station
     if actor.station_id is not None:
@@ -114,6 +121,20 @@ def top_up(
         reference=body.reference,
         station=station,
         idempotency_key=f"{_staff_scope(request)}:{request.headers.get('idempotency-key')}",
+    )
+    audit.record(
+        session,
+        actor,
+        "wallet.top_up",
+        "member",
+        member.id,
+        after={
+            "amount_fen": row.amount_fen,
+            "bonus_fen": row.bonus_fen,
+            "method": row.method,
+            "reference": row.reference,
+            "station": row.station,
+        },
     )
     result = TopUpRead(
         id=row.id,
