@@ -3,16 +3,29 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from forecourt.app import create_app
+from forecourt.config import Settings
+from forecourt.db.session import Database
+from forecourt.devices import service as devices
 from forecourt.kit.actor import SYSTEM
 from forecourt.ledger.chain import Signer
 from forecourt.members.models import Member
 from forecourt.wallet import service as wallet
 from forecourt.wallet.models import WalletTopUp
-from tests.pos.support import Terminal
+from tests.devices.support import IssuedCredential
+from tests.fixtures.builders import unique
+from tests.members.support import make_member
+from tests.pos.support import Terminal, priced_station
+from tests.wallet.conftest import switch_off_risk_rules
 
 MEMBERS = "/api/v1/members"
 
@@ -49,3 +62,40 @@ def pay_rest_in_cash(terminal: Terminal, body: dict[str, Any]) -> Any:
     assert quoted.status_code == 200, quoted.json()
     due = quoted.json()["due_fen"]
     return terminal.commit(body, payments=[{"method": "cash", "amount_fen": due}] if due else [])
+
+
+@dataclass(frozen=True)
+class Shop:
+    """A committed station with its POS credential and one member, for sales racing for real."""
+
+    app: FastAPI
+    credential: IssuedCredential
+    member_id: uuid.UUID
+
+
+def open_shop(database: Database, settings: Settings, fund: Callable[[Session, uuid.UUID], object]) -> Shop:
+    """Commit a priced station, a till credential and a member funded by ``fund``; the risk rules
+    are off (a dozen payments in a second: the rate limit is not what such tests are about)."""
+    app = create_app(settings, database=database)
+    with database.transaction() as session:
+        station = priced_station(session, code=unique("S"))
+        issued = devices.create_device(session, SYSTEM, app.state.keyring, station=station.code, name="till")
+        member = make_member(session, app.state.pii)
+        fund(session, member.id)
+        switch_off_risk_rules(session)
+        shop = Shop(
+            app,
+            IssuedCredential(device_id=issued.device.id, secret=issued.secret, station=station),
+            member.id,
+        )
+    return shop
+
+
+@contextmanager
+def tills(shop: Shop, count: int) -> Iterator[list[Terminal]]:
+    clients = [TestClient(shop.app, raise_server_exceptions=False) for _ in range(count)]
+    try:
+        yield [Terminal(client, shop.credential) for client in clients]
+    finally:
+        for client in clients:
+            client.close()

@@ -8,22 +8,18 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 import time_machine
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from forecourt.app import create_app
 from forecourt.audit.models import AuditEntry
 from forecourt.config import Settings
 from forecourt.db.session import Database
-from forecourt.devices import service as devices
 from forecourt.jobs.registry import run_job
 from forecourt.kit.actor import SYSTEM
 from forecourt.kit.clock import utcnow
@@ -35,13 +31,20 @@ from forecourt.wallet import fuel_credit
 from forecourt.wallet import service as wallet
 from forecourt.wallet.domain import BonusTier
 from tests.conftest import RollbackDatabase
-from tests.devices.support import IssuedCredential
 from tests.fixtures.builders import StaffLogin, unique
-from tests.members.support import MemberLogin, make_member
-from tests.pos.support import Terminal, fuel, goods, priced_station
+from tests.members.support import MemberLogin
+from tests.pos.support import Terminal, fuel, goods
 from tests.pos.test_pos_concurrency import answer, race
-from tests.wallet.conftest import switch_off_risk_rules
-from tests.wallet.support import MEMBERS, pay_rest_in_cash, purse, top_up, wallet_basket
+from tests.wallet.support import (
+    MEMBERS,
+    Shop,
+    open_shop,
+    pay_rest_in_cash,
+    purse,
+    tills,
+    top_up,
+    wallet_basket,
+)
 
 LITRES_40 = 30_000
 """40 L of 92# at ¥7.50 (the regular tier has no fuel discount)."""
@@ -383,43 +386,29 @@ GRANTED = 30_000
 LOSING = {(409, "insufficient_wallet_balance"), (400, "payment_mismatch")}
 
 
-@dataclass(frozen=True)
-class Shop:
-    app: FastAPI
-    credential: IssuedCredential
-    member_id: uuid.UUID
-
-
 @pytest.fixture
 def shop(committed_database: Database, test_settings: Settings, signer: Signer) -> Shop:
-    """A station, its POS credential and a member with ¥300 of fuel credit (no wallet money), committed."""
-    app = create_app(test_settings, database=committed_database)
-    with committed_database.transaction() as session:
-        station = priced_station(session, code=unique("S"))
-        issued = devices.create_device(session, SYSTEM, app.state.keyring, station=station.code, name="till")
-        credential = IssuedCredential(device_id=issued.device.id, secret=issued.secret, station=station)
-        member = make_member(session, app.state.pii)
-        fuel_credit.grant(
+    """A member with ¥300 of fuel credit (no wallet money), at a committed station."""
+
+    def fund(session: Session, member_id: uuid.UUID) -> object:
+        return fuel_credit.grant(
             session,
             signer,
             SYSTEM,
-            member.id,
+            member_id,
             GRANTED,
             expires_at=utcnow() + timedelta(days=30),
             reason="race",
             idempotency_key=unique("race"),
         )
-        switch_off_risk_rules(session)
-        member_id = member.id
-    return Shop(app, credential, member_id)
+
+    return open_shop(committed_database, test_settings, fund)
 
 
 @pytest.fixture
 def terminals(shop: Shop) -> Iterator[list[Terminal]]:
-    clients = [TestClient(shop.app, raise_server_exceptions=False) for _ in range(THREADS)]
-    yield [Terminal(client, shop.credential) for client in clients]
-    for client in clients:
-        client.close()
+    with tills(shop, THREADS) as opened:
+        yield opened
 
 
 @pytest.mark.committed

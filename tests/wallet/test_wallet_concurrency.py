@@ -6,30 +6,22 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
-from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from forecourt.app import create_app
 from forecourt.config import Settings
 from forecourt.db.session import Database
-from forecourt.devices import service as devices
 from forecourt.kit.actor import SYSTEM
 from forecourt.ledger.chain import Signer
 from forecourt.ledger.models import Entry, LedgerAccount
 from forecourt.pos.models import Sale, SalePayment
 from forecourt.wallet import service as wallet
-from tests.devices.support import IssuedCredential
-from tests.fixtures.builders import unique
-from tests.members.support import make_member
-from tests.pos.support import Terminal, fuel, priced_station
+from tests.pos.support import Terminal, fuel
 from tests.pos.test_pos_concurrency import answer, race
-from tests.wallet.conftest import switch_off_risk_rules
+from tests.wallet.support import Shop, open_shop, tills
 
 pytestmark = pytest.mark.committed
 
@@ -43,34 +35,22 @@ LOSING = {(409, "insufficient_wallet_balance"), (400, "payment_mismatch")}
 (409), or already too low to cover it when priced, so the empty payments no longer match (400)."""
 
 
-@dataclass(frozen=True)
-class Shop:
-    app: FastAPI
-    credential: IssuedCredential
-    member_id: uuid.UUID
-
-
 @pytest.fixture
 def shop(committed_database: Database, test_settings: Settings, signer: Signer) -> Shop:
-    """A station with prices, its POS credential and a member who topped up ¥500, all committed."""
-    app = create_app(test_settings, database=committed_database)
-    with committed_database.transaction() as session:
-        station = priced_station(session, code=unique("S"))
-        issued = devices.create_device(session, SYSTEM, app.state.keyring, station=station.code, name="till")
-        credential = IssuedCredential(device_id=issued.device.id, secret=issued.secret, station=station)
-        member = make_member(session, app.state.pii)
-        wallet.top_up(session, signer, SYSTEM, member.id, TOPPED_UP, method="cash", idempotency_key="race")
-        switch_off_risk_rules(session)  # a dozen payments in a second: the rate limit is not under test
-        member_id = member.id
-    return Shop(app, credential, member_id)
+    """A member who topped up ¥500, at a committed station."""
+
+    def fund(session: Session, member_id: uuid.UUID) -> object:
+        return wallet.top_up(
+            session, signer, SYSTEM, member_id, TOPPED_UP, method="cash", idempotency_key="race"
+        )
+
+    return open_shop(committed_database, test_settings, fund)
 
 
 @pytest.fixture
 def terminals(shop: Shop) -> Iterator[list[Terminal]]:
-    clients = [TestClient(shop.app, raise_server_exceptions=False) for _ in range(THREADS)]
-    yield [Terminal(client, shop.credential) for client in clients]
-    for client in clients:
-        client.close()
+    with tills(shop, THREADS) as opened:
+        yield opened
 
 
 def cny_entries_total(session: Session) -> int:
