@@ -45,9 +45,8 @@ def test_the_fapiao_covers_cash_and_wallet_principal_but_no_discount_and_no_bonu
     earn_points(session, signer, someone.id, 500)
     coupon = give_coupon(session, someone, make_template(session).code, utcnow())
     top_up(session, signer, someone, 50_000)  # 50,000 principal + 5,000 bonus
-    body = terminal.basket(fuel("98", "70.00"), member=someone, points=500)
+    body = terminal.basket(fuel("98", "70.00"), member=someone, points=500, wallet=True)
     body["redeem"]["coupons"] = [str(coupon.id)]
-    body["redeem"]["wallet"] = True
     sold = pay_rest_in_cash(terminal, body)
     assert sold.status_code == 201, sold.json()
     sale = sold.json()

@@ -17,6 +17,8 @@ from forecourt.db.session import Database
 from forecourt.kit.actor import SYSTEM
 from forecourt.kit.clock import utcnow
 from forecourt.ledger.models import Posting
+from forecourt.members import service as members
+from forecourt.members.member_code import current_code
 from forecourt.members.models import Member
 from forecourt.pos.models import Sale, SaleLine
 from forecourt.stations import service as stations
@@ -61,12 +63,22 @@ class Terminal:
         member: Member | None = None,
         points: int | str = 0,
         occurred_at: datetime | None = None,
+        wallet: bool = False,
     ) -> dict[str, Any]:
+        """A quote body; with ``wallet`` the member is identified by the member code they show (the
+        wallet pays only then)."""
+        identifier = None
+        if member is not None:
+            identifier = (
+                shown_member_code(self.client.app, member)
+                if wallet
+                else {"type": "member_id", "value": str(member.id)}
+            )
         body: dict[str, Any] = {
             "station": self.station,
-            "member": {"type": "member_id", "value": str(member.id)} if member is not None else None,
+            "member": identifier,
             "lines": list(lines),
-            "redeem": {"coupons": [], "points": points, "wallet": False},
+            "redeem": {"coupons": [], "points": points, "wallet": wallet},
         }
         if occurred_at is not None:
             body["occurred_at"] = occurred_at.isoformat()
@@ -93,6 +105,12 @@ class Terminal:
         if lines is not None:
             body["lines"] = lines
         return self.post(f"/api/v1/pos/transactions/{sale_id}/refund", body, key=str(uuid.uuid4()))
+
+
+def shown_member_code(app: Any, member: Member) -> dict[str, str]:
+    """The identifier a POS reads when the member shows the QR code of their app, now."""
+    code = current_code(member.code_id or "", members.code_secret_of(app.state.pii, member), utcnow())
+    return {"type": "member_code", "value": code.code}
 
 
 def fuel(

@@ -32,7 +32,7 @@ from tests.coupons.support import give_coupon, make_template
 from tests.devices.support import error_of, issue
 from tests.fixtures.builders import make_station, unique
 from tests.members.support import earn_points
-from tests.pos.support import Terminal, footprint, fuel, points_of
+from tests.pos.support import Terminal, footprint, fuel, points_of, shown_member_code
 
 AUTHORIZATIONS = "/api/v1/pos/authorizations"
 
@@ -46,10 +46,18 @@ def authorize(
     method: str = "wechat",
     key: str | None = None,
     redeem: dict[str, Any] | None = None,
+    shown: bool = False,
 ) -> Any:
+    identifier = None
+    if member is not None:
+        identifier = (
+            shown_member_code(terminal.client.app, member)
+            if shown
+            else {"type": "member_id", "value": str(member.id)}
+        )
     body = {
         "station": terminal.station,
-        "member": {"type": "member_id", "value": str(member.id)} if member is not None else None,
+        "member": identifier,
         "grade": grade,
         "nozzle": None,
         "amount_fen": amount_fen,
@@ -500,7 +508,9 @@ def test_a_prepay_the_wallet_covers_completes_with_no_external_payment(
 ) -> None:
     driver = member()
     wallet.top_up(session, signer, SYSTEM, driver.id, 50_000, method="cash", idempotency_key=unique("top-up"))
-    authorization = opened(terminal, member=driver, amount_fen=20_000, redeem={"wallet": True})
+    refused = authorize(terminal, member=driver, amount_fen=20_000, redeem={"wallet": True})
+    assert error_of(refused)["code"] == "wallet_needs_member_code", "a member id is no consent"
+    authorization = opened(terminal, member=driver, amount_fen=20_000, redeem={"wallet": True}, shown=True)
     response = complete(terminal, authorization["id"], "10.00")  # ¥75.00, all from the wallet
     assert response.status_code == 200, response.json()
     sale = response.json()["transaction"]

@@ -161,8 +161,7 @@ def test_wallet_money_counts_towards_the_daily_limit(
     )
     session.flush()
     with at(midnight - timedelta(hours=3)):
-        body = terminal.basket(goods(unit_price_fen=900_000), member=driver)
-        body["redeem"]["wallet"] = True
+        body = terminal.basket(goods(unit_price_fen=900_000), member=driver, wallet=True)
         assert terminal.commit(body).status_code == 201
         assert pay(terminal, driver, 100_000).status_code == 201
         assert refusal(pay(terminal, driver, 1)) == (409, "risk_rejected", "paid_per_day")

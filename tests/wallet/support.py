@@ -24,7 +24,7 @@ from forecourt.wallet.models import WalletTopUp
 from tests.devices.support import IssuedCredential
 from tests.fixtures.builders import unique
 from tests.members.support import make_member
-from tests.pos.support import Terminal, priced_station
+from tests.pos.support import Terminal, priced_station, shown_member_code
 from tests.wallet.conftest import switch_off_risk_rules
 
 MEMBERS = "/api/v1/members"
@@ -51,9 +51,7 @@ def purse(session: Session, member: Member | uuid.UUID) -> tuple[int, int]:
 
 def wallet_basket(terminal: Terminal, member: Member, *lines: dict[str, Any]) -> dict[str, Any]:
     """A basket of ``member`` asking the wallet to pay what is left."""
-    body = terminal.basket(*lines, member=member)
-    body["redeem"]["wallet"] = True
-    return body
+    return terminal.basket(*lines, member=member, wallet=True)
 
 
 def pay_rest_in_cash(terminal: Terminal, body: dict[str, Any]) -> Any:
@@ -89,6 +87,13 @@ def open_shop(database: Database, settings: Settings, fund: Callable[[Session, u
             member.id,
         )
     return shop
+
+
+def shown_code(shop: Shop) -> dict[str, str]:
+    """The shop's member showing their member code at the till (what lets the wallet pay)."""
+    database: Database = shop.app.state.database
+    member = database.run(lambda session: session.get_one(Member, shop.member_id), write=False)
+    return shown_member_code(shop.app, member)
 
 
 @contextmanager

@@ -41,6 +41,7 @@ from tests.wallet.support import (
     open_shop,
     pay_rest_in_cash,
     purse,
+    shown_code,
     tills,
     top_up,
     wallet_basket,
@@ -415,10 +416,12 @@ def terminals(shop: Shop) -> Iterator[list[Terminal]]:
 def test_simultaneous_fuel_credit_sales_never_overdraw_it(
     shop: Shop, terminals: list[Terminal], committed_database: Database
 ) -> None:
+    shown = shown_code(shop)
+
     def sell(index: int) -> Any:
         terminal = terminals[index]
         body = terminal.basket(fuel("92", "10.00"))
-        body["member"] = {"type": "member_id", "value": str(shop.member_id)}
+        body["member"] = shown
         body["redeem"]["wallet"] = True
         full = {**body, "pos_txn_id": terminal.next_txn(), "payments": []}
         return terminal.post("/api/v1/pos/transactions", full, key=str(uuid.uuid4()))

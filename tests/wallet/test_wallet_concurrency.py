@@ -21,7 +21,7 @@ from forecourt.pos.models import Sale, SalePayment
 from forecourt.wallet import service as wallet
 from tests.pos.support import Terminal, fuel
 from tests.pos.test_pos_concurrency import answer, race
-from tests.wallet.support import Shop, open_shop, tills
+from tests.wallet.support import Shop, open_shop, shown_code, tills
 
 pytestmark = pytest.mark.committed
 
@@ -63,9 +63,9 @@ def cny_entries_total(session: Session) -> int:
     return int(total or 0)
 
 
-def wallet_sale(terminal: Terminal, member_id: uuid.UUID) -> dict[str, Any]:
+def wallet_sale(terminal: Terminal, shown: dict[str, str]) -> dict[str, Any]:
     body = terminal.basket(fuel("92", "10.00"))
-    body["member"] = {"type": "member_id", "value": str(member_id)}
+    body["member"] = shown
     body["redeem"]["wallet"] = True
     return {**body, "pos_txn_id": terminal.next_txn(), "payments": []}
 
@@ -73,11 +73,11 @@ def wallet_sale(terminal: Terminal, member_id: uuid.UUID) -> dict[str, Any]:
 def test_simultaneous_wallet_sales_never_overdraw_the_wallet(
     shop: Shop, terminals: list[Terminal], committed_database: Database
 ) -> None:
+    shown = shown_code(shop)
+
     def sell(index: int) -> Any:
         terminal = terminals[index]
-        return terminal.post(
-            "/api/v1/pos/transactions", wallet_sale(terminal, shop.member_id), key=str(uuid.uuid4())
-        )
+        return terminal.post("/api/v1/pos/transactions", wallet_sale(terminal, shown), key=str(uuid.uuid4()))
 
     responses = race(THREADS, sell)
     answers = [answer(r) for r in responses]
@@ -118,6 +118,7 @@ def test_simultaneous_top_ups_and_wallet_sales_keep_the_wallet_exact(
     shop: Shop, terminals: list[Terminal], committed_database: Database, signer: Signer
 ) -> None:
     """Half the threads top up ¥100 (no bonus) at the counter while the others spend ¥75 each."""
+    shown = shown_code(shop)
 
     def act(index: int) -> Any:
         if index % 2:
@@ -133,9 +134,7 @@ def test_simultaneous_top_ups_and_wallet_sales_keep_the_wallet_exact(
                 )
             return None
         terminal = terminals[index]
-        return terminal.post(
-            "/api/v1/pos/transactions", wallet_sale(terminal, shop.member_id), key=str(uuid.uuid4())
-        )
+        return terminal.post("/api/v1/pos/transactions", wallet_sale(terminal, shown), key=str(uuid.uuid4()))
 
     responses = [r for r in race(THREADS, act) if r is not None]
     assert all(answer(r) == (201, None) or answer(r) in LOSING for r in responses), [

@@ -54,6 +54,22 @@ def test_a_wallet_that_covers_the_sale_leaves_nothing_due(
     assert payments_of(session, sale["id"]) == {"wallet": (LITRES_40, 0)}
 
 
+@pytest.mark.parametrize("identified_by", ["plate", "phone", "card_no", "member_id"])
+def test_the_wallet_pays_only_for_a_member_who_shows_their_member_code(
+    terminal: Terminal, session: Session, signer: Signer, member: Callable[..., Member], identified_by: str
+) -> None:
+    """Anyone at the pump can read a plate or say a phone number: the rotating code is the consent."""
+    someone = member()
+    top_up(session, signer, someone, 50_000)
+    body = terminal.basket(fuel("92", "40.00"), member=someone)
+    body["redeem"]["wallet"] = True
+    body["member"] = {"type": identified_by, "value": "irrelevant"}
+    refused = terminal.commit(body, payments=[])
+    assert refused.status_code == 400, refused.json()
+    assert refused.json()["error"]["code"] == "wallet_needs_member_code"
+    assert purse(session, someone) == (50_000, 5_000)
+
+
 def test_the_wallet_pays_principal_first_then_bonus_and_the_rest_is_due(
     terminal: Terminal, session: Session, signer: Signer, member: Callable[..., Member]
 ) -> None:

@@ -21,7 +21,7 @@ from forecourt.members import service as members
 from forecourt.members.facts import facts_of
 from forecourt.members.schemas import IdentifyRequest, IdentifyResponse, Points, PosCoupon, PosMember, TierRef
 from forecourt.pos import prepay, refunds, service
-from forecourt.pos.errors import DeviceStationMismatch
+from forecourt.pos.errors import DeviceStationMismatch, WalletNeedsMemberCode
 from forecourt.pos.schemas import (
     AuthorizationRead,
     AuthorizationRequest,
@@ -29,6 +29,7 @@ from forecourt.pos.schemas import (
     CommitRequest,
     CompletedAuthorization,
     CompleteRequest,
+    MemberIdentifier,
     PosStatus,
     Quote,
     QuoteRequest,
@@ -51,6 +52,13 @@ def _station_scope(request: Request) -> str:
 
 
 IdempotencyDep = Annotated[Idempotent, Depends(idempotency(_station_scope))]
+
+
+def _wallet_consent(wallet: bool, member: MemberIdentifier | None) -> None:
+    """The member's money moves only when the member shows their rotating member code: a plate, a
+    phone or a card number can be read by anyone at the pump."""
+    if wallet and (member is None or member.type != "member_code"):
+        raise WalletNeedsMemberCode(identified_by=member.type if member else None)
 
 
 @router.get("/status", response_model=PosStatus)
@@ -117,6 +125,7 @@ def commit_transaction(
     first answer; the payments must add up to ``due_fen``."""
     if idempotent.replay is not None:
         return idempotent.replay
+    _wallet_consent(body.redeem.wallet, body.member)
     state = request.app.state
     result = service.commit(session, state.pii, state.ledger_signer, device, body)
     return idempotent.complete(session, result, status=201)
@@ -154,6 +163,7 @@ def authorize(
     """Prepay: fix the price and the member's fuel discount before fueling (valid 30 minutes)."""
     if idempotent.replay is not None:
         return idempotent.replay
+    _wallet_consent(body.redeem.wallet, body.member)
     result = prepay.authorize(session, request.app.state.pii, device, body)
     return idempotent.complete(session, result, status=201)
 

@@ -93,3 +93,11 @@ class AuthorizationExpired(Conflict):
 class DispensedExceedsPrepaid(InvalidRequest):
     code = "dispensed_exceeds_prepaid"
     default_message = "The dispensed volume costs more than was prepaid."
+
+
+class WalletNeedsMemberCode(InvalidRequest):
+    code = "wallet_needs_member_code"
+    default_message = (
+        "The wallet pays only for a member who shows their member code (the QR code in the app): "
+        "identify the member by member_code to pay from the wallet."
+    )
