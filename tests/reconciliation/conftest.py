@@ -10,9 +10,9 @@ from forecourt.config import Settings
 from forecourt.reconciliation.endpoints import router
 from tests.auth.fast_staff import staff
 from tests.conftest import RollbackDatabase
-from tests.pos.conftest import pii, signer
+from tests.pos.conftest import member, pii, signer, terminal
 
-__all__ = ["pii", "signer", "staff"]
+__all__ = ["member", "pii", "signer", "staff", "terminal"]
 
 
 @pytest.fixture

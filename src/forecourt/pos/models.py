@@ -85,6 +85,9 @@ class SalePayment(Base):
     method: Mapped[str] = mapped_column(String(16))
     amount_fen: Mapped[int] = mapped_column(BigInteger)
     refunded_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    reference: Mapped[str | None] = mapped_column(String(64), index=True)
+    """The provider's order number of a QR-code or card payment (what its bill lists), for
+    reconciliation."""
 
 
 class SaleRefund(Base):

@@ -83,6 +83,8 @@ PaymentMethod = Literal["cash", "bank_card", "wechat", "alipay", "unionpay", "fl
 class Payment(Strict):
     method: PaymentMethod
     amount_fen: int = Field(ge=0, le=100_000_000)
+    reference: str | None = Field(default=None, min_length=1, max_length=64)
+    """The order number the POS gave the provider (商户订单号), so the provider's bill can be matched."""
 
 
 class CommitRequest(QuoteRequest):

@@ -648,12 +648,19 @@ def _insert_sale(
             for line in basket.lines
         ]
         + [
-            SalePayment(id=new_id(), sale_id=sale.id, method=method, amount_fen=amount, refunded_fen=0)
-            for method, amount in (
-                *((p.method, p.amount_fen) for p in body.payments),
-                (WALLET_PRINCIPAL, basket.wallet_principal_fen),
-                (WALLET_BONUS, basket.wallet_bonus_fen),
-                (WALLET_FUEL_CREDIT, basket.wallet_credit_fen),
+            SalePayment(
+                id=new_id(),
+                sale_id=sale.id,
+                method=method,
+                amount_fen=amount,
+                refunded_fen=0,
+                reference=reference,
+            )
+            for method, amount, reference in (
+                *((p.method, p.amount_fen, p.reference) for p in body.payments),
+                (WALLET_PRINCIPAL, basket.wallet_principal_fen, None),
+                (WALLET_BONUS, basket.wallet_bonus_fen, None),
+                (WALLET_FUEL_CREDIT, basket.wallet_credit_fen, None),
             )
             if amount or method not in (WALLET_PRINCIPAL, WALLET_BONUS, WALLET_FUEL_CREDIT)
         ]
@@ -722,3 +729,21 @@ def get_transaction(session: Session, device: DeviceIdentity, sale_id: uuid.UUID
     from forecourt.pos.refunds import transaction_with_refunds
 
     return transaction_with_refunds(session, sale_of_station(session, device, sale_id))
+
+
+def external_payments_between(
+    session: Session, method: str, start: datetime, end: datetime
+) -> list[tuple[str, int]]:
+    """(reference, amount) of the payments by ``method`` (wechat, alipay …) that carried the
+    provider's order number, of sales that happened in [start, end): what its bill should list."""
+    rows = session.execute(
+        select(SalePayment.reference, SalePayment.amount_fen)
+        .join(Sale, Sale.id == SalePayment.sale_id)
+        .where(
+            SalePayment.method == method,
+            SalePayment.reference.is_not(None),
+            Sale.occurred_at >= start,
+            Sale.occurred_at < end,
+        )
+    )
+    return [(reference, amount) for reference, amount in rows if reference]

@@ -34,6 +34,7 @@ from forecourt.kit.clock import chain_zone, utcnow
 from forecourt.kit.ids import new_id
 from forecourt.ledger.chain import Signer
 from forecourt.payments import repository as payments_repository
+from forecourt.pos import service as pos
 from forecourt.reconciliation import domain, repository
 from forecourt.reconciliation.errors import (
     InvalidStatement,
@@ -145,13 +146,20 @@ def reconcile(session: Session, provider: str, day: date) -> ReconciliationRun:
         domain.Entry(kind, reference, line.amount_fen)
         for (kind, reference), line in provider_lines(session, provider, day).items()
     ]
-    ours = [
-        domain.Entry(domain.PAYMENT, intent.out_trade_no, intent.amount_fen)
-        for intent in repository.paid_intents(session, provider, start, end)
-    ] + [
-        domain.Entry(domain.REFUND, refund.out_refund_no, refund.amount_fen)
-        for refund in repository.refunds(session, provider, start, end)
-    ]
+    ours = (
+        [
+            domain.Entry(domain.PAYMENT, intent.out_trade_no, intent.amount_fen)
+            for intent in repository.paid_intents(session, provider, start, end)
+        ]
+        + [
+            domain.Entry(domain.PAYMENT, reference, amount)  # paid at the pump by QR code or card
+            for reference, amount in pos.external_payments_between(session, provider, start, end)
+        ]
+        + [
+            domain.Entry(domain.REFUND, refund.out_refund_no, refund.amount_fen)
+            for refund in repository.refunds(session, provider, start, end)
+        ]
+    )
     outcomes = domain.compare(ours, theirs)
     items = {(item.kind, item.reference): item for item in repository.items_of_day(session, provider, day)}
     opened = updated = closed = 0
