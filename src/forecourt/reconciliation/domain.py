@@ -228,8 +228,11 @@ class Outcome:
 
 def compare(ours: Iterable[Entry], theirs: Iterable[Entry]) -> list[Outcome]:
     """Every reference on either side, classified; sorted by kind and reference."""
-    mine = {(e.kind, e.reference): e.amount_fen for e in ours}
-    provider = {(e.kind, e.reference): e.amount_fen for e in theirs}
+    mine: dict[tuple[str, str], int] = {}
+    provider: dict[tuple[str, str], int] = {}
+    for side, entries in ((mine, ours), (provider, theirs)):
+        for e in entries:  # a reference listed twice counts twice: the sum must still match
+            side[(e.kind, e.reference)] = side.get((e.kind, e.reference), 0) + e.amount_fen
     outcomes = []
     for key in sorted(mine.keys() | provider.keys()):
         ours_fen, theirs_fen = mine.get(key), provider.get(key)

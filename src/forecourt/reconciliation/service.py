@@ -138,13 +138,26 @@ def provider_lines(session: Session, provider: str, day: date) -> dict[tuple[str
     return found
 
 
+def provider_amounts(session: Session, provider: str, day: date) -> dict[tuple[str, str], int]:
+    """The day's amounts by (kind, reference): summed within a statement (a reference listed twice
+    counts twice), a later statement's replacing an earlier one's."""
+    found: dict[tuple[str, str], int] = {}
+    for statement in repository.statements_of_day(session, provider, day):
+        this: dict[tuple[str, str], int] = {}
+        for line in repository.lines_of(session, statement.id):
+            key = (line.kind, _reference(line))
+            this[key] = this.get(key, 0) + line.amount_fen
+        found.update(this)
+    return found
+
+
 def reconcile(session: Session, provider: str, day: date) -> ReconciliationRun:
     """Compare a provider's day with ours and record the differences (see the module's invariants)."""
     now = utcnow()
     start, end = domain.day_bounds(day, chain_zone())
     theirs = [
-        domain.Entry(kind, reference, line.amount_fen)
-        for (kind, reference), line in provider_lines(session, provider, day).items()
+        domain.Entry(kind, reference, amount)
+        for (kind, reference), amount in provider_amounts(session, provider, day).items()
     ]
     ours = (
         [
