@@ -200,3 +200,22 @@ def test_in_production_no_sandbox_issues_a_fapiao(
     refused = client.post(f"{STAFF}/{invoice['id']}/issue", headers=finance)
     assert (refused.status_code, refused.json()["error"]["code"]) == (503, "invoice_platform_not_configured")
     assert client.get(ME, headers=member_token.headers).json()[0]["status"] == "requested"
+
+
+def test_a_refund_after_the_request_lowers_the_fapiao_and_a_full_refund_leaves_nothing_to_issue(
+    client: TestClient, session: Session, terminal: Terminal, member_token: MemberLogin, staff: Staff
+) -> None:
+    driver = member_of(session, member_token)
+    half, whole = buy_fuel(terminal, driver, "40.00"), buy_fuel(terminal, driver, "20.00")
+    first = ask(client, member_token, half["id"]).json()
+    second = ask(client, member_token, whole["id"]).json()
+    line = half["lines"][0]["line_id"]
+    assert terminal.refund(half["id"], lines=[{"line_id": line, "liters": "20.00"}]).status_code == 200
+    assert terminal.refund(whole["id"]).status_code == 200
+    finance = staff("finance").headers
+
+    issued = client.post(f"{STAFF}/{first['id']}/issue", headers=finance)
+    assert issued.status_code == 200, issued.json()
+    assert issued.json()["amount_fen"] == first["amount_fen"] // 2
+    refused = client.post(f"{STAFF}/{second['id']}/issue", headers=finance)
+    assert (refused.status_code, refused.json()["error"]["code"]) == (409, "invoice_status_conflict")

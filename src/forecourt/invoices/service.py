@@ -231,6 +231,15 @@ def _send(
             .order_by(InvoicedSale.sale_id)
         )
     )
+    # Refunds since the request lower what may be invoiced: the fapiao is for what is paid now.
+    now_invoiceable = sum(fact.invoiceable_fen for fact in repository.sales_by_id(session, sale_ids).values())
+    if now_invoiceable != row.amount_fen:
+        row.details = {**(row.details or {}), "amount_requested_fen": row.amount_fen}
+        row.amount_fen = now_invoiceable
+    if row.amount_fen <= 0:
+        raise InvoiceStatusConflict(
+            "Nothing is left to invoice: the sales were refunded.", invoice_id=str(row.id), status=row.status
+        )
     order = IssueOrder(
         request_id=row.id,
         title=row.title,
