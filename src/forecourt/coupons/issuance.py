@@ -130,9 +130,6 @@ def issue(
     valid_from, expires_at = validity(template, now)
     if expires_at <= now:  # the template's validity has ended: the coupon would arrive expired
         raise CouponNotClaimable(template=template.code, reason="closed")
-    total = template.total_stock
-    if total is not None and repository.issued_in_period(session, template.id, period) >= total:
-        raise CouponOutOfStock(template=template.code, left=0)  # sold out: one read, before anything else
     for _attempt in range(3):
         slot = next_slot(session, template, member_id, period)
         take_stock(session, template, period, 1)
