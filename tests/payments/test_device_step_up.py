@@ -246,3 +246,27 @@ def test_coupons_bought_with_points_count_as_redemptions_in_a_burst(
     refused = client.post(EXCHANGE, json={"template": template.code}, headers=login.headers)
     assert refused.status_code == 409, refused.text
     assert error_of(refused)["details"]["rule"] == "redemption_burst"
+
+
+def test_online_top_ups_count_towards_the_payment_limits(
+    client: TestClient, driver: tuple[DeviceLogin, Member], session: Session
+) -> None:
+    """Three top-ups asked for in a minute: the fourth is refused like a fourth sale would be; and a
+    day's top-ups count towards the daily amount."""
+    login, _ = driver
+    for _ in range(3):
+        assert top_up(client, login, 10_000).status_code == 201
+    fourth = top_up(client, login, 10_000)
+    assert fourth.status_code == 409, fourth.text
+    assert error_of(fourth)["details"]["rule"] == "payments_per_minute"
+    risk.set_rule(
+        session,
+        SYSTEM,
+        "payments_per_minute",
+        enabled=False,
+        params={"max_payments": 3, "window_seconds": 60},
+    )
+    risk.set_rule(session, SYSTEM, "paid_per_day", enabled=True, params={"max_paid_fen": 35_000})
+    over = top_up(client, login, 10_000)
+    assert over.status_code == 409, over.text
+    assert error_of(over)["details"]["rule"] == "paid_per_day"

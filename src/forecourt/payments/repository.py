@@ -83,3 +83,16 @@ def refunds_of(session: Session, intent_id: uuid.UUID) -> list[PaymentRefund]:
             .order_by(PaymentRefund.created_at)
         )
     )
+
+
+def top_ups_since(session: Session, member_id: uuid.UUID, since: datetime) -> list[tuple[datetime, int]]:
+    """(created_at, amount) of the member's top-up intents since ``since`` not failed or closed."""
+    rows = session.execute(
+        select(PaymentIntent.created_at, PaymentIntent.amount_fen).where(
+            PaymentIntent.member_id == member_id,
+            PaymentIntent.purpose == "top_up",
+            PaymentIntent.created_at >= since,
+            PaymentIntent.status.not_in(("failed", "closed")),
+        )
+    ).all()
+    return [(moment, int(amount)) for moment, amount in rows]

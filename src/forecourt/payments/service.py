@@ -468,3 +468,11 @@ def _give_back(session: Session, signer: Signer, intent: PaymentIntent, refund: 
         **intent.details,
         "bonus_taken_back_fen": int(intent.details.get("bonus_taken_back_fen", 0)) - bonus - kept,
     }
+
+
+def member_top_ups_since(
+    session: Session, member_id: uuid.UUID, since: datetime
+) -> list[tuple[datetime, int]]:
+    """The member's online top-ups asked for since ``since`` (paid or awaiting payment), as
+    (created_at, amount_fen): the risk rules count them as payments."""
+    return repository.top_ups_since(session, member_id, since)

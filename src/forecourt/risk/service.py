@@ -6,12 +6,14 @@ an error that ``keeps_changes`` (SPEC X3: "decisions logged with reasons"), so t
 commits while the request itself is refused. A rule without a row, or disabled, does not apply.
 
 What counts: a *payment* is a committed POS sale by the member that moved money (external payment
-plus wallet, principal and bonus); a *redemption* is a committed sale that redeemed points or
-coupons, or a coupon bought with points. They are read through the POS and coupons contexts' services
-(``pos.service.member_payments_since``, ``member_redemptions_since``, ``coupons.issuance.exchanges_since``),
-not their tables; the import is deferred because the POS commit calls
-this module. A step-up passed on a device is itself a decision (outcome ``step_up_passed``), which
-is how a device becomes known to a member without a table of its own.
+plus wallet, principal and bonus) or an online top-up the member asked for (paid or awaiting
+payment); a *redemption* is a committed sale that redeemed points or coupons, or a coupon bought
+with points. They are read through the POS, payments and coupons contexts' services
+(``pos.service.member_payments_since``, ``member_redemptions_since``,
+``payments.service.member_top_ups_since``, ``coupons.issuance.exchanges_since``), not their tables;
+the imports are deferred because those contexts call this module. A step-up passed on a device is
+itself a decision (outcome ``step_up_passed``), which is how a device becomes known to a member
+without a table of its own.
 
 The limits are checked, then the sale is written: two commits for one member racing each other may
 both see the history without the other, on either database, so a burst of simultaneous sales can
@@ -130,14 +132,18 @@ def check_payment(
     in_force = repository.enabled_rules(session, [PAYMENTS_PER_MINUTE, PAID_PER_DAY])
     if not in_force:
         return
-    from forecourt.pos import service as pos  # the POS commit calls this module
+    from forecourt.payments import service as payments  # both call this module
+    from forecourt.pos import service as pos
 
     day_start, day_end = domain.day_bounds(at, chain_zone())
     rate = in_force.get(PAYMENTS_PER_MINUTE)
     since = day_start
     if rate is not None:
         since = min(since, domain.window_start(at, rate.params["window_seconds"]))
-    history = pos.member_payments_since(session, member_id, since)
+    history = [
+        *pos.member_payments_since(session, member_id, since),
+        *payments.member_top_ups_since(session, member_id, since),
+    ]
     refusal: Refusal | None = None
     if rate is not None:
         refusal = domain.payments_rate_refusal(rate.params, at, [moment for moment, _ in history])
