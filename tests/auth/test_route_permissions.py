@@ -151,6 +151,7 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/recharge-cards/batches/{batch_id}"): "staff:recharge_cards:manage",
     ("GET", "/api/v1/recharge-cards/batches/{batch_id}/cards.csv"): "staff:recharge_cards:manage",
     ("POST", "/api/v1/recharge-cards/{code}/activate"): "staff:recharge_cards:activate",
+    ("POST", "/api/v1/recharge-cards/batches/{batch_id}/reprint"): "staff:recharge_cards:manage",
     ("POST", "/api/v1/recharge-cards/{code}/void"): "staff:recharge_cards:manage",
     ("POST", "/api/v1/me/recharge-cards/redeem"): "member",
     ("POST", "/api/v1/me/devices/step-up"): "member",

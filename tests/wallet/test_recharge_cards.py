@@ -140,6 +140,29 @@ def test_a_batch_needs_a_positive_face_value_and_size(client: TestClient, staff:
 # --- activation and redemption -------------------------------------------------------------------
 
 
+def test_a_lost_export_is_recovered_by_a_reprint_of_the_unsold_cards_whose_old_pins_die(
+    client: TestClient, staff: Any, member_auth: Callable[..., MemberLogin]
+) -> None:
+    finance = staff("finance").headers
+    made = client.post(BATCHES, json={"face_fen": 10_000, "size": 2, "note": "丢失的导出"}, headers=finance)
+    batch_id = made.json()["id"]
+    exported = client.get(f"{BATCHES}/{batch_id}/cards.csv", headers=finance)
+    (sold, sold_pin), (unsold, old_pin) = sorted(
+        (row["code"], row["pin"]) for row in csv.DictReader(io.StringIO(exported.text))
+    )
+    assert activate(client, staff("attendant").headers, sold).status_code == 200
+
+    reprinted = client.post(f"{BATCHES}/{batch_id}/reprint", headers=finance)
+    assert reprinted.status_code == 200, reprinted.text
+    new_pins = {row["code"]: row["pin"] for row in csv.DictReader(io.StringIO(reprinted.text))}
+    assert set(new_pins) == {unsold}, "a sold card keeps its PIN"
+    login = member_auth()
+    assert activate(client, staff("attendant").headers, unsold).status_code == 200
+    assert error_code(redeem(client, login, unsold, old_pin)) == "recharge_card_pin_wrong"
+    assert redeem(client, login, unsold, new_pins[unsold]).status_code == 201
+    assert redeem(client, login, sold, sold_pin).status_code == 201
+
+
 def test_a_card_activated_by_station_staff_puts_its_face_value_into_the_wallet_without_bonus(
     client: TestClient, staff: Any, member_auth: Callable[..., MemberLogin], session: Session
 ) -> None:

@@ -135,6 +135,23 @@ def export_cards(batch_id: uuid.UUID, request: Request, actor: Manager) -> Plain
     )
 
 
+@router.post("/recharge-cards/batches/{batch_id}/reprint", response_class=PlainTextResponse)
+def reprint_cards(batch_id: uuid.UUID, request: Request, actor: Manager) -> PlainTextResponse:
+    """New PINs for the cards of the batch not yet sold (when an export was lost or a print run
+    spoiled): their old PINs stop working. In a transaction of its own, audited, like the export."""
+    database: Database = request.app.state.database
+    secret_key: str = request.app.state.settings.secret_key
+    text = database.run(lambda session: cards.reprint_batch(session, actor, secret_key, batch_id))
+    return PlainTextResponse(
+        text,
+        media_type="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="recharge-cards-{batch_id}-reprint.csv"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
 @router.post("/recharge-cards/{code}/activate", response_model=CardRead)
 def activate(
     code: str,

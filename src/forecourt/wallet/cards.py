@@ -196,6 +196,39 @@ def export_batch(session: Session, actor: Actor, secret_key: str, batch_id: uuid
     return out.getvalue()
 
 
+def reprint_batch(session: Session, actor: Actor, secret_key: str, batch_id: uuid.UUID) -> str:
+    """New PINs for the batch's cards that were printed but never sold (a lost export, a spoiled
+    print run), as CSV: the old PINs of those cards stop working. Sold, redeemed and void cards keep
+    theirs and are left out. Audited."""
+    batch = get_batch(session, batch_id, lock=True)
+    cards = list(
+        session.scalars(
+            select(RechargeCard)
+            .where(RechargeCard.batch_id == batch.id, RechargeCard.status == ISSUED)
+            .order_by(RechargeCard.code)
+            .with_for_update()
+        )
+    )
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["code", "pin", "face_fen", "face_yuan"])
+    for card in cards:
+        pin = new_pin()
+        card.pin_digest = pin_digest(secret_key, card.code, pin)
+        card.failed_attempts = 0
+        writer.writerow([card.code, pin, card.face_fen, f"{card.face_fen // 100}.{card.face_fen % 100:02d}"])
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "recharge_cards.reprinted",
+        "recharge_card_batch",
+        batch.id,
+        after={"cards": len(cards), "face_fen": batch.face_fen},
+    )
+    return out.getvalue()
+
+
 # --- cards -------------------------------------------------------------------------------------------
 
 
