@@ -260,12 +260,17 @@ def apply_coupons(checkout: Checkout) -> None:
     checkout.coupons_applied = chosen
 
 
+def payable_points(payable_fen: int) -> int:
+    """The most points that may pay ``payable_fen``: whole steps, never more than it."""
+    return payable_fen * POINTS_PER_YUAN // 100 // POINT_STEP * POINT_STEP
+
+
 def points_value_fen(wanted: Literal["auto"] | int, available: int, payable_fen: int) -> int | None:
     """What redeemed points will pay of ``payable_fen`` (None: an explicit number exceeds it)."""
-    payable_points = payable_fen * POINTS_PER_YUAN // 100 // POINT_STEP * POINT_STEP
+    most = payable_points(payable_fen)
     if wanted == "auto":
-        points = min(available, payable_points) // POINT_STEP * POINT_STEP
-    elif wanted > payable_points:
+        points = min(available, most) // POINT_STEP * POINT_STEP
+    elif wanted > most:
         return None
     else:
         points = wanted
@@ -282,15 +287,15 @@ def redeem_points(checkout: Checkout) -> None:
         return
     if shopper is None:
         raise InvalidPointsAmount("Points need an identified member.")
-    payable_points = checkout.payable_fen * POINTS_PER_YUAN // 100 // POINT_STEP * POINT_STEP
+    most = payable_points(checkout.payable_fen)
     if wanted == "auto":
-        points = min(shopper.points_available, payable_points) // POINT_STEP * POINT_STEP
+        points = min(shopper.points_available, most) // POINT_STEP * POINT_STEP
     else:
         if wanted < 0 or wanted % POINT_STEP:
             raise InvalidPointsAmount(points=wanted, step=POINT_STEP)
         if wanted > shopper.points_available:
             raise InsufficientPointsForRedemption(needed=wanted, available=shopper.points_available)
-        if wanted > payable_points:
+        if wanted > most:
             raise PointsExceedPayable(points=wanted, payable_fen=checkout.payable_fen)
         points = wanted
     if points <= 0:

@@ -110,7 +110,7 @@ def _redeem_on_completion(redeem: Redeem, liters: Decimal, row: Authorization) -
     if isinstance(redeem.points, str) or redeem.points <= 0:
         return redeem
     payable = payable_fen(liters, row.unit_price_fen, row.fuel_discount_bp)
-    payable_points = payable * checkout.POINTS_PER_YUAN // 100 // checkout.POINT_STEP * checkout.POINT_STEP
+    payable_points = checkout.payable_points(payable)
     return redeem.model_copy(update={"points": min(redeem.points, payable_points)})
 
 
@@ -143,7 +143,7 @@ def _without_what_was_refused(redeem: Redeem, refused: Exception) -> Redeem:
     details = getattr(refused, "details", {})
     if isinstance(refused, PointsExceedPayable):
         payable = int(details.get("payable_fen", 0))
-        points_left = payable * checkout.POINTS_PER_YUAN // 100 // checkout.POINT_STEP * checkout.POINT_STEP
+        points_left = checkout.payable_points(payable)
         if isinstance(redeem.points, int) and points_left < redeem.points:
             return redeem.model_copy(update={"points": points_left})
         raise refused
