@@ -163,6 +163,16 @@ def program_account(session: Session, asset: str, purpose: str) -> AccountRef:
     return AccountRef(program_account_code(asset, purpose), asset, purpose)
 
 
+def member_balances(session: Session, member_id: uuid.UUID) -> dict[tuple[str, str], int]:
+    """Every balance of the member's accounts, by (asset, purpose): one query for points and wallet."""
+    rows = session.execute(
+        select(_accounts_t.c.asset, _accounts_t.c.purpose, _accounts_t.c.balance).where(
+            _accounts_t.c.member_id == member_id
+        )
+    )
+    return {(asset, purpose): int(balance) for asset, purpose, balance in rows}
+
+
 def ensure_accounts(session: Session, accounts: Sequence[AccountLike], now: datetime) -> None:
     rows = [
         {

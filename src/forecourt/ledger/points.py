@@ -371,14 +371,12 @@ class Balances:
 
 
 def balances(session: Session, member_id: uuid.UUID) -> Balances:
-    rows = dict(
-        session.execute(
-            select(LedgerAccount.purpose, LedgerAccount.balance).where(
-                LedgerAccount.member_id == member_id, LedgerAccount.asset == ASSET
-            )
-        ).all()
-    )
-    return Balances(available=int(rows.get("available", 0)), pending=int(rows.get("pending", 0)))
+    return balances_of(engine.member_balances(session, member_id))
+
+
+def balances_of(rows: dict[tuple[str, str], int]) -> Balances:
+    """The points part of ``engine.member_balances``."""
+    return Balances(available=rows.get((ASSET, "available"), 0), pending=rows.get((ASSET, "pending"), 0))
 
 
 def expiring(session: Session, member_id: uuid.UUID, *, within: timedelta, now: datetime) -> list[Lot]:

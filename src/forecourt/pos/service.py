@@ -25,6 +25,7 @@ from forecourt.kit.clock import to_chain_time, utcnow
 from forecourt.kit.ids import new_id
 from forecourt.ledger import points
 from forecourt.ledger.chain import Signer
+from forecourt.ledger.engine import member_balances
 from forecourt.members import identify as members_identify
 from forecourt.members import repository as members_repository
 from forecourt.members import service as members
@@ -133,8 +134,8 @@ def _shopper(
     if member is None:
         return None, None
     tier = tiers.current(session, member.id)
-    balances = points.balances(session, member.id)
-    purse = wallet.balances(session, member.id, at)
+    rows = member_balances(session, member.id)
+    balances, purse = points.balances_of(rows), wallet.balances_of(session, member.id, rows, at)
     return (
         Shopper(
             member_id=member.id,
@@ -341,13 +342,15 @@ def quote(session: Session, pii: Pii, device: DeviceIdentity, body: QuoteRequest
     return quote_of(priced, earning)
 
 
-def member_after(session: Session, member_id: uuid.UUID) -> MemberAfter:
-    balances = points.balances(session, member_id)
-    tier = tiers.current(session, member_id)
+def member_after(session: Session, member_id: uuid.UUID, tier: TierLevel | None = None) -> MemberAfter:
+    """The member's standing now (read after the postings: concurrent sales may have moved it)."""
+    rows = member_balances(session, member_id)
+    balances = points.balances_of(rows)
+    tier = tier or tiers.current(session, member_id)
     return MemberAfter(
         points_available=balances.available,
         points_pending=balances.pending,
-        wallet_balance_fen=wallet.balances(session, member_id).total_fen,
+        wallet_balance_fen=wallet.balances_of(session, member_id, rows).total_fen,
         tier=TierRef(code=tier.code, name=tier.name),
     )
 
@@ -598,13 +601,7 @@ def _member_side(
         actor,
         rewards.SaleFacts(member.id, sale.id, priced.occurred_at, liters_by_grade, first),
     )
-    balances = points.balances(session, member.id)  # after the postings: concurrent sales may have moved it
-    return earning, MemberAfter(
-        points_available=balances.available,
-        points_pending=balances.pending,
-        wallet_balance_fen=wallet.balances(session, member.id).total_fen,
-        tier=TierRef(code=tier_after.code, name=tier_after.name),
-    )
+    return earning, member_after(session, member.id, tier_after)
 
 
 def _insert_sale(

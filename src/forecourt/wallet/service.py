@@ -26,7 +26,7 @@ from forecourt.ledger import engine
 from forecourt.ledger.chain import Signer
 from forecourt.ledger.engine import AccountRef, PostingResult
 from forecourt.ledger.errors import InsufficientBalance
-from forecourt.ledger.models import LedgerAccount, Posting
+from forecourt.ledger.models import Posting
 from forecourt.wallet import fuel_credit
 from forecourt.wallet.domain import BonusTier, WalletSplit, bonus_for
 from forecourt.wallet.errors import InsufficientWalletBalance, InvalidBonusTiers, InvalidTopUp
@@ -60,17 +60,18 @@ def _program(session: Session, purpose: str) -> AccountRef:
 
 def balances(session: Session, member_id: uuid.UUID, at: datetime | None = None) -> WalletBalances:
     """The member's principal, bonus and fuel credit usable at ``at`` (default now)."""
-    rows = dict(
-        session.execute(
-            select(LedgerAccount.purpose, LedgerAccount.balance).where(
-                LedgerAccount.member_id == member_id, LedgerAccount.asset == ASSET
-            )
-        ).all()
-    )
-    credit = fuel_credit.usable(session, member_id, at or utcnow()) if rows.get(fuel_credit.PURPOSE) else 0
+    return balances_of(session, member_id, engine.member_balances(session, member_id), at)
+
+
+def balances_of(
+    session: Session, member_id: uuid.UUID, rows: dict[tuple[str, str], int], at: datetime | None = None
+) -> WalletBalances:
+    """The wallet part of ``engine.member_balances`` (fuel credit read from its lots when held)."""
+    held_credit = rows.get((ASSET, fuel_credit.PURPOSE))
+    credit = fuel_credit.usable(session, member_id, at or utcnow()) if held_credit else 0
     return WalletBalances(
-        principal_fen=int(rows.get("principal", 0)),
-        bonus_fen=int(rows.get("bonus", 0)),
+        principal_fen=rows.get((ASSET, "principal"), 0),
+        bonus_fen=rows.get((ASSET, "bonus"), 0),
         fuel_credit_fen=credit,
     )
 
