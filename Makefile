@@ -13,7 +13,7 @@ PYTEST_WORKERS ?= 2
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install demo serve migrate test test-sqlite test-postgres lint format typecheck bench clean
+.PHONY: install browser demo serve migrate test test-sqlite test-postgres lint format typecheck bench clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -24,6 +24,14 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 	@touch $@
 
 install: $(VENV)/.synced
+
+# The console tests drive Debian's Chromium (Playwright never downloads a browser of its own).
+CHROMIUM ?= /usr/bin/chromium
+browser:
+	@test -x $(CHROMIUM) || { \
+		echo "installing Debian's chromium for the console tests"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
 
 demo: install
 	$(BIN)/forecourt demo
@@ -36,10 +44,10 @@ migrate: install
 
 test: lint typecheck test-sqlite test-postgres
 
-test-sqlite: install
+test-sqlite: install browser
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --db sqlite
 
-test-postgres: install
+test-postgres: install browser
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --db postgres
 
 lint: install

@@ -21,6 +21,7 @@ from forecourt.ledger.chain import signer_for
 from forecourt.members.member_auth import SmsLimits
 from forecourt.members.pii import Pii
 from forecourt.members.sms import InboxProvider
+from forecourt.web.router import mount_web
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
@@ -66,8 +67,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
 
     install_error_handlers(app)
-    app.add_middleware(RequestContextMiddleware)
     _include_routers(app)
+    mount_web(app)
+    app.add_middleware(RequestContextMiddleware)
     return app
 
 

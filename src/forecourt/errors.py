@@ -93,14 +93,14 @@ def error_body(code: str, message: str, details: dict[str, Any] | None = None) -
     return {"error": {"code": code, "message": message, "details": details or {}}}
 
 
-async def _app_error_response(request: Request, exc: Exception) -> JSONResponse:
+async def app_error_response(request: Request, exc: Exception) -> JSONResponse:
     if not isinstance(exc, AppError):
         raise TypeError(exc)
     log.info("request_failed", code=exc.code, status=exc.status)
     return JSONResponse(error_body(exc.code, exc.message, exc.details), exc.status, headers=exc.headers())
 
 
-async def _validation_error_response(request: Request, exc: Exception) -> JSONResponse:
+async def validation_error_response(request: Request, exc: Exception) -> JSONResponse:
     if not isinstance(exc, RequestValidationError):
         raise TypeError(exc)
     problems = [
@@ -146,8 +146,8 @@ def internal_error_response() -> JSONResponse:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(AppError, _app_error_response)
-    app.add_exception_handler(RequestValidationError, _validation_error_response)
+    app.add_exception_handler(AppError, app_error_response)
+    app.add_exception_handler(RequestValidationError, validation_error_response)
     app.add_exception_handler(StarletteHTTPException, _http_error_response)
     # Unexpected exceptions are answered by the request-context middleware, which also logs them
     # with the request id (forecourt.kit.request_context).

@@ -90,6 +90,8 @@ class Permission(StrEnum):
     """Print batches of prepaid recharge cards and export their codes."""
     RECHARGE_CARDS_ACTIVATE = "recharge_cards:activate"
     """Activate a recharge card when it is sold at a counter."""
+    POS_SELL = "pos:sell"
+    """Sell at the station console: identify a member, quote and commit a sale (their own station)."""
 
 
 _EVERYONE_IN_OPERATIONS = {Permission.STATIONS_READ}
@@ -152,6 +154,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.COUPONS_VERIFY,
             Permission.WALLET_TOP_UP,
             Permission.RECHARGE_CARDS_ACTIVATE,
+            Permission.POS_SELL,
         }
     ),
     Role.ATTENDANT: frozenset(
@@ -162,6 +165,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.COUPONS_VERIFY,
             Permission.WALLET_TOP_UP,
             Permission.RECHARGE_CARDS_ACTIVATE,
+            Permission.POS_SELL,
         }
     ),
     Role.AGENT: frozenset({*_EVERYONE_IN_OPERATIONS, Permission.MEMBERS_READ, Permission.MEMBERS_WRITE}),

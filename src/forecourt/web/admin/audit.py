@@ -1,0 +1,7 @@
+"""Admin audit log."""
+
+from __future__ import annotations
+
+from forecourt.web.routing import web_router
+
+router = web_router(prefix="/admin")

@@ -1,0 +1,7 @@
+"""Admin staff accounts and roles."""
+
+from __future__ import annotations
+
+from forecourt.web.routing import web_router
+
+router = web_router(prefix="/admin")

@@ -1,0 +1,5 @@
+"""The station console for attendants and managers (scanner and touch screen)."""
+
+from forecourt.web.station import manage, sell, verify
+
+routers = [r.router for r in (sell, verify, manage)]
