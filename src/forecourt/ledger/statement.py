@@ -41,9 +41,9 @@ def member_statement(
     limit: int,
 ) -> list[StatementLine]:
     """The member's postings in ``asset``, newest first (keyset-paged by (recorded_at, id))."""
-    purposes = {
-        account_id: purpose
-        for account_id, purpose in session.execute(
+    purposes: dict[uuid.UUID, str] = {
+        row.id: row.purpose
+        for row in session.execute(
             select(LedgerAccount.id, LedgerAccount.purpose).where(
                 LedgerAccount.member_id == member_id, LedgerAccount.asset == asset
             )

@@ -6,8 +6,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from forecourt.members import repository
-from forecourt.members.phones import normalise_phone
 from forecourt.members.models import Member
+from forecourt.members.phones import normalise_phone
 from forecourt.members.pii import Pii
 from tests.members.support import last_code, unique_phone
 from tests.web.support import post_form

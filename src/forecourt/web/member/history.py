@@ -80,7 +80,9 @@ def my_history(
         context["stations"] = _station_names(session, {sale.station_code for sale in sales})
         context["sale_statuses"] = SALE_STATUSES
     else:
-        lines = history.member_postings(session, member.id, before=decode_time_cursor(cursor), limit=PER_PAGE + 1)
+        lines = history.member_postings(
+            session, member.id, before=decode_time_cursor(cursor), limit=PER_PAGE + 1
+        )
         shown, next_cursor = time_page(lines, PER_PAGE, lambda line: (line.recorded_at, line.posting_id))
         context["lines"] = [(line, _reason(line.reason)) for line in shown]
         context["next_cursor"] = next_cursor

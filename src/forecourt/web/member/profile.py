@@ -93,7 +93,9 @@ def add_plate(request: Request, session: SessionDep, member: CurrentWebMember, p
 
 
 @router.post("/profile/plates/remove")
-def remove_plate(request: Request, session: SessionDep, member: CurrentWebMember, plate: Text = "") -> Response:
+def remove_plate(
+    request: Request, session: SessionDep, member: CurrentWebMember, plate: Text = ""
+) -> Response:
     with in_member_words():
         plate_bindings.release_plate(session, member_actor(member, request), member, plate)
     return go(request, "/m/profile?saved=plate#plates")

@@ -103,7 +103,9 @@ def top_up(
 
 
 @router.get("/wallet/pay/{intent_id}")
-def payment(request: Request, intent_id: uuid.UUID, session: SessionDep, member: CurrentWebMember) -> Response:
+def payment(
+    request: Request, intent_id: uuid.UUID, session: SessionDep, member: CurrentWebMember
+) -> Response:
     """The sandbox cashier: the amount and a pay button; once paid, the credited wallet."""
     with in_member_words():
         intent = service.get_intent(session, intent_id, member_id=member.id)
