@@ -3,6 +3,9 @@ tier and audit trail, revealing personal data (audited), and the Excel exports."
 
 from __future__ import annotations
 
+import html
+import re
+
 from sqlalchemy import select
 
 from forecourt.audit.models import AuditEntry
@@ -112,17 +115,20 @@ def test_the_member_page_shows_points_lots_ledger_coupons_wallet_and_tier(
     assert 'data-testid="adjustment-form"' not in html  # nor ask for adjustments
 
 
-def test_the_ledger_pages_25_postings_at_a_time_and_exports_them_all(client, session, signed_in, member, signer) -> None:
+def test_the_ledger_shows_25_postings_a_page_and_exports_them_all(client, session, signed_in, member, signer) -> None:
     someone = member()
     for n in range(27):
         earn_points(session, signer, someone.id, 10 + n)
     signed_in("service")
 
     first = client.get(f"/admin/members/{someone.id}")
-    second = client.get(f"/admin/members/{someone.id}", params={"page": "2"})
+    older = re.search(r'href="(/admin/members/[^"]+\?cursor=[^"]+)" data-testid="ledger-older"', first.text)
+    assert older is not None
+    second = client.get(html.unescape(older.group(1)))
     export = client.get(f"/admin/members/{someone.id}/ledger.xlsx")
 
     assert first.text.count("<code>fueling</code>") == 25
+    assert 'data-testid="ledger-older"' not in second.text
     assert second.text.count("<code>fueling</code>") == 2
     rows = workbook_rows(export.content)
     assert len(rows) == 28

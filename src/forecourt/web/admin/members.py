@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, Form, Request
+from fastapi import Depends, Form, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
@@ -24,9 +24,10 @@ from forecourt.db.session import get_session
 from forecourt.errors import InvalidRequest
 from forecourt.kit.actor import Actor
 from forecourt.kit.clock import to_chain_time, utcnow
+from forecourt.kit.pagination import decode_time_cursor, time_page
 from forecourt.ledger import adjustments, history
 from forecourt.ledger.points import ASSET as POINTS
-from forecourt.ledger.statements import member_statement
+from forecourt.ledger.statement import member_statement
 from forecourt.members import service as members
 from forecourt.members.models import Member
 from forecourt.members.pii import Pii
@@ -37,7 +38,7 @@ from forecourt.wallet import service as wallet
 from forecourt.web.access import staff_page
 from forecourt.web.i18n import gettext
 from forecourt.web.routing import web_router
-from forecourt.web.tables import PER_PAGE, offset_of, page_number, page_of, xlsx_response
+from forecourt.web.tables import PER_PAGE, offset_of, page_number, xlsx_response
 from forecourt.web.templating import render
 
 router = web_router(prefix="/admin")
@@ -161,22 +162,25 @@ def member_page(
     request: Request,
     session: SessionDep,
     actor: Annotated[Actor, staff_page(Permission.MEMBERS_READ)],
-    page: str | None = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
+    """The member; the points ledger 25 postings a page (``cursor``: the last one shown)."""
     member = _member(session, member_id)
     pii = _pii(request)
     now = utcnow()
-    number = page_number(page)
-    statement = member_statement(session, member.id, POINTS, offset=offset_of(number), limit=PER_PAGE)
+    lines = member_statement(session, member.id, POINTS, before=decode_time_cursor(cursor), limit=PER_PAGE + 1)
+    shown, older = time_page(lines, PER_PAGE, lambda line: (line.recorded_at, line.posting_id))
     purse = wallet.balances(session, member.id)
     context = {
         "section": "/admin/members",
         "m": member_detail(session, member, members.personal(pii, member, reveal=False)),
-        "ledger": page_of(request, statement.lines, page=number, total=statement.total),
+        "ledger": shown,
+        "older": older,
+        "paged": cursor is not None,
         "lots": history.open_lots(session, member.id),
         "coupons": coupons_of(session, member.id, "all", now),
         "purse": purse,
-        "wallet_lines": member_statement(session, member.id, WALLET, offset=0, limit=PER_PAGE),
+        "wallet_lines": member_statement(session, member.id, WALLET, limit=PER_PAGE),
         "progress": tiers.progress(session, member.id, now),
         "tier_history": tiers.history(session, member.id),
         "trail": audit_entries(session, AuditFilter(entity_id=str(member.id)), offset=0, limit=50),
@@ -195,20 +199,19 @@ def member_ledger_export(
 ) -> Response:
     """The member's points postings, newest first, as an Excel workbook."""
     member = _member(session, member_id)
-    statement = member_statement(session, member.id, POINTS, offset=0, limit=EXPORT_ROWS)
+    lines = member_statement(session, member.id, POINTS, limit=EXPORT_ROWS)
     return xlsx_response(
         f"points-{member.card_no or member.id}",
-        [gettext("Time"), gettext("Reason"), gettext("Available"), gettext("Pending"), gettext("Station"), gettext("Memo")],
+        [gettext("Time"), gettext("Reason"), gettext("Available"), gettext("Pending"), gettext("Memo")],
         (
             [
                 to_chain_time(line.occurred_at).strftime("%Y-%m-%d %H:%M:%S"),
                 line.reason,
                 line.amounts.get("available", 0),
                 line.amounts.get("pending", 0),
-                line.station_code or "",
                 line.memo,
             ]
-            for line in statement.lines
+            for line in lines
         ),
     )
 
