@@ -59,7 +59,8 @@ def test_setting_a_price_changes_the_current_price_and_shows_in_history(
     assert '<tr data-grade="95"><td>95#</td><td class="num" data-testid="price">¥8.15</td>' in current
     history = page.text.split('data-testid="price-history"')[1].split("</table>")[0]
     assert history.count('data-grade="95"') == 2
-    assert "¥8.15" in history and "¥8.00" in history
+    assert "¥8.15" in history
+    assert "¥8.00" in history
 
 
 def test_a_price_from_a_later_time_is_scheduled_not_current(
@@ -103,9 +104,15 @@ def test_a_station_manager_sets_prices_at_their_own_station_only(
 ) -> None:
     own, other = priced_station(session), priced_station(session)
     sign_in(client, staff("station_manager", station=own))
-    assert post_form(
-        client, f"/admin/stations/{own.code}/prices", {"grade": "92", "price_yuan": "7.70"}, follow_redirects=False
-    ).status_code == 303
+    assert (
+        post_form(
+            client,
+            f"/admin/stations/{own.code}/prices",
+            {"grade": "92", "price_yuan": "7.70"},
+            follow_redirects=False,
+        ).status_code
+        == 303
+    )
     refused = post_form(client, f"/admin/stations/{other.code}/prices", {"grade": "92", "price_yuan": "7.70"})
     assert refused.status_code == 403
     assert 'data-error-code="station_out_of_scope"' in refused.text
@@ -120,7 +127,9 @@ def test_marketing_may_read_prices_but_not_set_them(
     page = client.get(f"/admin/stations/{station.code}")
     assert page.status_code == 200
     assert 'data-testid="set-price-form"' not in page.text
-    refused = post_form(client, f"/admin/stations/{station.code}/prices", {"grade": "92", "price_yuan": "7.70"})
+    refused = post_form(
+        client, f"/admin/stations/{station.code}/prices", {"grade": "92", "price_yuan": "7.70"}
+    )
     assert refused.status_code == 403
 
 
