@@ -41,9 +41,7 @@ def station(session: Session) -> Station:
 
 
 @pytest.fixture
-def attendant(
-    client: TestClient, staff: Callable[..., StaffLogin], station: Station
-) -> StaffLogin:
+def attendant(client: TestClient, staff: Callable[..., StaffLogin], station: Station) -> StaffLogin:
     """An attendant of ``station``, signed in at /station/login."""
     login = staff("attendant", station=station)
     sign_in(client, login, console="station")
@@ -64,6 +62,9 @@ def driver(session: Session, app: FastAPI, pii: Pii, signer: Signer) -> Driver:
     member = make_member(session, pii, plates=(plate,))
     earn_points(session, signer, member.id, 1_000)
     coupon = give_coupon(
-        session, member, make_template(session, name="立减10元券", terms={"amount_off_fen": 1000}).code, utcnow()
+        session,
+        member,
+        make_template(session, name="立减10元券", terms={"amount_off_fen": 1000}).code,
+        utcnow(),
     )
     return Driver(member, plate, coupon)

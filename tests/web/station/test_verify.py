@@ -16,7 +16,6 @@ from tests.web.station.conftest import Driver
 from tests.web.support import htmx
 
 
-
 def test_an_attendant_looks_up_a_car_wash_voucher_and_verifies_it_once(
     client: TestClient, attendant: StaffLogin, session: Session, pii: Pii, station: Station
 ) -> None:

@@ -36,7 +36,9 @@ OPENED = N_("The station is open: it takes sales.")
 CLOSED = N_("The station is closed: it takes no sales.")
 
 
-def _manage(request: Request, session: Session, actor: Actor, station: Station | None, done: str = "") -> Response:
+def _manage(
+    request: Request, session: Session, actor: Actor, station: Station | None, done: str = ""
+) -> Response:
     return render(
         request,
         "station/manage.html",

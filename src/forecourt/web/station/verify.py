@@ -16,8 +16,8 @@ from forecourt.errors import InvalidRequest
 from forecourt.kit.actor import Actor
 from forecourt.kit.clock import utcnow
 from forecourt.stations import service as stations
-from forecourt.web.i18n import N_, gettext
 from forecourt.web.access import staff_page
+from forecourt.web.i18n import N_, gettext
 from forecourt.web.routing import web_router
 from forecourt.web.station.till import own_station, station_of
 from forecourt.web.templating import render
