@@ -16,13 +16,13 @@ def new_members_per_day(session: Session, first: date, last: date) -> dict[date,
     start, end = days_window(first, last)
     day = chain_day(session, Member.created_at, at=end)
     rows = session.execute(
-        select(day, func.count())
-        .where(Member.created_at >= start, Member.created_at < end)
-        .group_by(day)
+        select(day, func.count()).where(Member.created_at >= start, Member.created_at < end).group_by(day)
     ).all()
     return {day_value(value): int(count) for value, count in rows}
 
 
 def member_count(session: Session) -> int:
     """Members not erased."""
-    return int(session.scalar(select(func.count()).select_from(Member).where(Member.status != "deleted")) or 0)
+    return int(
+        session.scalar(select(func.count()).select_from(Member).where(Member.status != "deleted")) or 0
+    )

@@ -11,7 +11,9 @@ from tests.web.support import htmx, sign_in
 
 
 def _request(client: TestClient, member_id, amount: str, reason: str = "油站补录积分"):
-    return htmx(client, "POST", f"/admin/members/{member_id}/adjustments", {"amount": amount, "reason": reason})
+    return htmx(
+        client, "POST", f"/admin/members/{member_id}/adjustments", {"amount": amount, "reason": reason}
+    )
 
 
 def test_a_finance_user_approves_an_adjustment_requested_by_service_staff(

@@ -48,7 +48,9 @@ def test_a_date_range_keeps_only_the_days_asked(client, session, signed_in) -> N
     _record(session, 2)
     signed_in("admin")
 
-    old = client.get("/admin/audit", params={"action": "test.poke", "date_from": "2020-01-01", "date_to": "2020-01-31"})
+    old = client.get(
+        "/admin/audit", params={"action": "test.poke", "date_from": "2020-01-01", "date_to": "2020-01-31"}
+    )
 
     assert 'data-action="test.poke"' not in old.text
 

@@ -18,7 +18,9 @@ from tests.web.admin_insight.support import chart_data, workbook_rows
 from tests.web.support import htmx
 
 
-def test_finance_sees_the_points_outstanding_and_the_daily_snapshots(client, session, signed_in, member, signer) -> None:
+def test_finance_sees_the_points_outstanding_and_the_daily_snapshots(
+    client, session, signed_in, member, signer
+) -> None:
     earn_points(session, signer, member().id, 2_500)
     liability.take_snapshot(session, chain_date(utcnow()), 1_000)
     signed_in("finance")
@@ -45,7 +47,9 @@ def test_the_funds_flow_shows_a_days_top_ups_and_exports_the_same_rows(
     client, session, signed_in, member, signer
 ) -> None:
     someone = member()
-    wallet.top_up(session, signer, SYSTEM, someone.id, 50_000, method="cash", idempotency_key=f"ff-{someone.id}")
+    wallet.top_up(
+        session, signer, SYSTEM, someone.id, 50_000, method="cash", idempotency_key=f"ff-{someone.id}"
+    )
     session.flush()
     today = chain_date(utcnow())
     signed_in("finance")
@@ -73,7 +77,9 @@ def test_a_period_that_ends_before_it_starts_is_a_clear_error(client, signed_in)
     assert "date_to is before date_from" in answer.text
 
 
-def test_finance_resolves_a_difference_and_the_service_refuses_what_it_must(client, session, staff, signed_in) -> None:
+def test_finance_resolves_a_difference_and_the_service_refuses_what_it_must(
+    client, session, staff, signed_in
+) -> None:
     paid_intent(session, "FC-B1", 20_000, at("2026-11-24 09:00:00"))
     bill = wechat_bill(("2026-11-24 11:00:00", "FC-D1", "SUCCESS", "100.00"))
     importer = staff("finance")

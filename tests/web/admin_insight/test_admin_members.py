@@ -97,7 +97,9 @@ def test_the_member_page_shows_points_lots_ledger_coupons_wallet_and_tier(
     someone = member(plates=(unique_plate(),))
     earn_points(session, signer, someone.id, 1_200)
     give_coupon(session, someone, make_template(session).code, utcnow())
-    wallet.top_up(session, signer, SYSTEM, someone.id, 10_000, method="cash", idempotency_key=f"t-{someone.id}")
+    wallet.top_up(
+        session, signer, SYSTEM, someone.id, 10_000, method="cash", idempotency_key=f"t-{someone.id}"
+    )
     session.flush()
     signed_in("finance")
 
@@ -115,7 +117,9 @@ def test_the_member_page_shows_points_lots_ledger_coupons_wallet_and_tier(
     assert 'data-testid="adjustment-form"' not in html  # nor ask for adjustments
 
 
-def test_the_ledger_shows_25_postings_a_page_and_exports_them_all(client, session, signed_in, member, signer) -> None:
+def test_the_ledger_shows_25_postings_a_page_and_exports_them_all(
+    client, session, signed_in, member, signer
+) -> None:
     someone = member()
     for n in range(27):
         earn_points(session, signer, someone.id, 10 + n)
@@ -149,7 +153,9 @@ def test_revealing_a_members_personal_data_is_audited(client, session, signed_in
     assert phone in shown.text
     assert "李四" in shown.text
     audits = session.scalars(
-        select(AuditEntry).where(AuditEntry.action == "member.reveal", AuditEntry.entity_id == str(someone.id))
+        select(AuditEntry).where(
+            AuditEntry.action == "member.reveal", AuditEntry.entity_id == str(someone.id)
+        )
     ).all()
     assert [a.actor_label for a in audits] == [who.user.username]
 

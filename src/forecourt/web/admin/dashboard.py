@@ -67,7 +67,13 @@ def chart_option(days: list[date], series: list[Series], *, axes: int = 1) -> di
         "xAxis": {"type": "category", "data": [day.isoformat() for day in days]},
         "yAxis": [{"type": "value"} for _ in range(axes)],
         "series": [
-            {"name": s.name, "type": s.kind, "data": s.values, "yAxisIndex": s.axis, "smooth": s.kind == "line"}
+            {
+                "name": s.name,
+                "type": s.kind,
+                "data": s.values,
+                "yAxisIndex": s.axis,
+                "smooth": s.kind == "line",
+            }
             for s in series
         ],
     }
@@ -126,8 +132,14 @@ def dashboard_figures(session: Session, unit_cost_millifen: int, days: int) -> d
         charts["chart-liability"] = chart_option(
             [row.business_day for row in snapshots],
             [
-                Series(gettext("Outstanding points"), [row.outstanding + row.pending for row in snapshots], "line"),
-                Series(gettext("Liability (¥)"), [yuan_number(row.liability_fen) for row in snapshots], "line", 1),
+                Series(
+                    gettext("Outstanding points"),
+                    [row.outstanding + row.pending for row in snapshots],
+                    "line",
+                ),
+                Series(
+                    gettext("Liability (¥)"), [yuan_number(row.liability_fen) for row in snapshots], "line", 1
+                ),
             ],
             axes=2,
         )

@@ -75,14 +75,22 @@ def liability_page(
     last = chain_date(utcnow())
     first = last - timedelta(days=29)
     snapshots = liability.snapshots(session, first, last)
-    flows = liability.earn_burn(session, liability.end_of_day(first - timedelta(days=1)), liability.end_of_day(last))
+    flows = liability.earn_burn(
+        session, liability.end_of_day(first - timedelta(days=1)), liability.end_of_day(last)
+    )
     chart = None
     if snapshots:
         chart = chart_option(
             [row.business_day for row in snapshots],
             [
-                Series(gettext("Outstanding points"), [row.outstanding + row.pending for row in snapshots], "line"),
-                Series(gettext("Liability (¥)"), [yuan_number(row.liability_fen) for row in snapshots], "line", 1),
+                Series(
+                    gettext("Outstanding points"),
+                    [row.outstanding + row.pending for row in snapshots],
+                    "line",
+                ),
+                Series(
+                    gettext("Liability (¥)"), [yuan_number(row.liability_fen) for row in snapshots], "line", 1
+                ),
             ],
             axes=2,
         )
@@ -200,9 +208,7 @@ def resolve_item(
     item = reconciliation.resolve(
         session, request.app.state.ledger_signer, actor, item_id, resolution=resolution, note=note
     )
-    return render(
-        request, "admin/finance/_queue.html", {**_queue(session, "open"), "resolved_item": item}
-    )
+    return render(request, "admin/finance/_queue.html", {**_queue(session, "open"), "resolved_item": item})
 
 
 # --- adjustments ----------------------------------------------------------------------------------

@@ -133,7 +133,14 @@ def export_members(
     found = _found(session, _pii(request), form, SEARCH_LIMIT)
     return xlsx_response(
         "members",
-        [gettext("Card number"), gettext("Name"), gettext("Phone"), gettext("Plates"), gettext("Status"), gettext("Registered")],
+        [
+            gettext("Card number"),
+            gettext("Name"),
+            gettext("Phone"),
+            gettext("Plates"),
+            gettext("Status"),
+            gettext("Registered"),
+        ],
         (
             [
                 row.card_no or "",
@@ -168,7 +175,9 @@ def member_page(
     member = _member(session, member_id)
     pii = _pii(request)
     now = utcnow()
-    lines = member_statement(session, member.id, POINTS, before=decode_time_cursor(cursor), limit=PER_PAGE + 1)
+    lines = member_statement(
+        session, member.id, POINTS, before=decode_time_cursor(cursor), limit=PER_PAGE + 1
+    )
     shown, older = time_page(lines, PER_PAGE, lambda line: (line.recorded_at, line.posting_id))
     purse = wallet.balances(session, member.id)
     context = {
@@ -226,14 +235,18 @@ def reveal_member(
     """The profile with phone, name and ID number in full (audited)."""
     member = members.get_member(session, member_id)
     detail = member_detail(session, member, members.reveal(session, actor, _pii(request), member))
-    return render(request, "admin/members/_profile.html", {"m": detail, "can_reveal": False, "revealed": True})
+    return render(
+        request, "admin/members/_profile.html", {"m": detail, "can_reveal": False, "revealed": True}
+    )
 
 
 def _amount(raw: str) -> int:
     try:
         return int(raw.strip().replace(",", "").replace("+", ""))
     except ValueError:
-        raise InvalidRequest(gettext("The amount is a whole number of points, e.g. 500 or -200."), field="amount") from None
+        raise InvalidRequest(
+            gettext("The amount is a whole number of points, e.g. 500 or -200."), field="amount"
+        ) from None
 
 
 @router.post("/members/{member_id}/adjustments")
@@ -250,5 +263,10 @@ def request_adjustment(
     return render(
         request,
         "admin/members/_adjustments.html",
-        {"adjustments": _pending_adjustments(session, member_id), "just_requested": made, "can_adjust": True, "member_id": member_id},
+        {
+            "adjustments": _pending_adjustments(session, member_id),
+            "just_requested": made,
+            "can_adjust": True,
+            "member_id": member_id,
+        },
     )
