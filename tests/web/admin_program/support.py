@@ -6,7 +6,6 @@ from datetime import datetime, time, timedelta
 from io import BytesIO
 from typing import Any
 
-from httpx import Response
 from openpyxl import load_workbook
 
 from forecourt.kit.clock import chain_zone, utcnow
@@ -27,7 +26,7 @@ def local_input(moment: datetime) -> str:
     return moment.astimezone(chain_zone()).strftime("%Y-%m-%dT%H:%M")
 
 
-def workbook_rows(response: Response) -> list[tuple[Any, ...]]:
+def workbook_rows(response: Any) -> list[tuple[Any, ...]]:
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith(
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

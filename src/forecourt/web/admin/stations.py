@@ -38,6 +38,7 @@ SessionDep = Annotated[Session, Depends(get_session)]
 Reader = Annotated[Actor, staff_page(Permission.STATIONS_READ)]
 ALL_STATIONS = 10_000
 """A chain's stations fit one read; the list pages through them in memory."""
+SOURCES = {"station": N_("This station"), "region": N_("Region-wide change")}
 STATION_COLUMNS = (
     N_("Code"),
     N_("Name"),
@@ -205,6 +206,7 @@ def station_detail(
         "history": page_of(request, history, page=number, total=total),
         "saved": saved,
         "can_set_price": actor.has(Permission.PRICES_WRITE) and actor.may_act_on_station(station.id),
+        "source_label": lambda key: gettext(SOURCES[key]) if key in SOURCES else key,
     }
     return render(request, "admin/stations/detail.html", context)
 
