@@ -4,14 +4,26 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import time_machine
 
 from forecourt.members import repository
 from forecourt.members.pii import Pii
 from forecourt.payments import service as payments
+from forecourt.web.templating import yuan as format_yuan
 from tests.coupons.support import make_template
+from tests.devices.support import issue
 from tests.members.support import earn_points, last_code, unique_phone, unique_plate
+from tests.pos.support import Terminal, fuel, priced_station
 from tests.web.member.support import member_sign_in
 from tests.web.support import htmx, post_form
+
+
+def beijing(text: str) -> datetime:
+    """A wall-clock time in Beijing (``2026-11-08 12:00``) as a UTC-aware moment."""
+    return datetime.fromisoformat(text).replace(tzinfo=ZoneInfo("Asia/Shanghai"))
 
 
 def test_the_card_shows_the_qr_code_the_points_and_the_tier_nudge(client, session, pii: Pii, app):
@@ -111,6 +123,40 @@ def test_a_sandbox_top_up_raises_the_wallet_balance(client, session, pii):
     wallet = client.get("/m/wallet")
     assert "¥550.00" in wallet.text  # ¥500 paid in and the ¥50 bonus of the default tiers
     assert "充值" in wallet.text
+
+
+def test_history_shows_a_fuel_sale_with_its_station_amount_and_points(client, session, pii, app):
+    member = member_sign_in(client, session, pii)
+    station = priced_station(session)
+    terminal = Terminal(client, issue(session, app, station))
+    sold = terminal.commit(terminal.basket(fuel(liters="40.00"), member=member))
+    assert sold.status_code == 201, sold.text
+    sale = sold.json()
+    history = client.get("/m/history")
+    assert 'data-testid="sale"' in history.text
+    assert station.name in history.text
+    assert format_yuan(sale["due_fen"]) in history.text
+    earned = sale["points_earned"]["total"]
+    assert f"+{earned:,}积分" in history.text
+    card = client.get("/m")
+    assert f'data-testid="points-available">{earned:,}<' in card.text
+
+
+def test_member_day_coupons_open_on_the_8th(client, session, pii):
+    template = make_template(session, claimable=True, member_day=True, per_member_limit=1)
+    # next month (travelling back would expire the session cookie in the test client's real time)
+    month = (datetime.now(UTC).replace(day=1) + timedelta(days=32)).strftime("%Y-%m")
+    with time_machine.travel(beijing(f"{month}-07 23:50"), tick=False):
+        member_sign_in(client, session, pii)
+        closed = client.get("/m/coupons").text
+        assert f'data-template="{template.code}"' in closed
+        assert "每月8日会员日开抢" in closed
+        refused = htmx(client, "POST", "/m/coupons/claim", {"template": template.code})
+        assert refused.status_code == 409
+    with time_machine.travel(beijing(f"{month}-08 00:10"), tick=False):
+        claimed = htmx(client, "POST", "/m/coupons/claim", {"template": template.code})
+        assert claimed.status_code == 200
+        assert 'data-testid="claimed"' in claimed.text
 
 
 def test_history_lists_points_postings(client, session, pii, app):
