@@ -14,10 +14,10 @@ from forecourt.kit.actor import SYSTEM
 from forecourt.stations import service as stations
 from forecourt.stations.models import Station
 from tests.coupons.test_redemption import coupon_now
-from tests.fixtures.builders import StaffLogin
+from tests.fixtures.builders import StaffLogin, make_station
 from tests.pos.support import footprint, points_of
 from tests.web.station.conftest import Driver
-from tests.web.support import htmx
+from tests.web.support import htmx, post_form, sign_in
 
 BASKET: dict[str, Any] = {"grade": "92", "liters": "40", "coupon_mode": "auto", "points_mode": "max"}
 """40 L of 92# at ¥7.50 = ¥300.00."""
@@ -200,10 +200,32 @@ def test_an_unknown_plate_is_a_clear_error(client: TestClient, attendant: StaffL
     assert 'data-error-code="member_not_found"' in response.text
 
 
-def test_head_office_staff_are_told_the_console_is_for_stations(client: TestClient, staff: Any) -> None:
-    from tests.web.support import sign_in
-
+def test_head_office_staff_are_told_the_console_is_for_stations_and_an_admin_may_pick_one(
+    client: TestClient, staff: Any, station: Station, driver: Driver
+) -> None:
     sign_in(client, staff("admin"), console="station")
     page = client.get("/station")
     assert page.status_code == 200
     assert 'data-testid="no-station"' in page.text
+    assert 'data-testid="identifier"' not in page.text
+    refused = htmx(client, "POST", "/station/identify", {"identifier": driver.plate})
+    assert refused.status_code == 403
+
+    picked = post_form(
+        client, "/station/pick", {"station": station.code, "next": "/station"}, follow_redirects=False
+    )
+    assert picked.status_code == 303
+
+    page = client.get("/station")
+    assert 'data-testid="no-station"' not in page.text
+    assert 'data-testid="identifier"' in page.text
+    assert "立减10元券" in identified(client, driver)
+
+
+def test_station_staff_may_not_pick_another_station(
+    client: TestClient, attendant: StaffLogin, session: Session
+) -> None:
+    other = make_station(session)
+    refused = post_form(client, "/station/pick", {"station": other.code}, follow_redirects=False)
+    assert refused.status_code == 403
+    assert 'data-testid="station-picker"' not in client.get("/station").text

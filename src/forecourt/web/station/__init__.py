@@ -1,5 +1,5 @@
 """The station console for attendants and managers (scanner and touch screen)."""
 
-from forecourt.web.station import manage, sell, shift, verify
+from forecourt.web.station import manage, sell, shift, till, verify
 
-routers = [r.router for r in (sell, verify, manage, shift)]
+routers = [r.router for r in (sell, verify, manage, shift, till)]

@@ -22,7 +22,7 @@ from forecourt.web.access import staff_page
 from forecourt.web.i18n import N_, gettext
 from forecourt.web.routing import web_router
 from forecourt.web.station.sell import fen_of
-from forecourt.web.station.till import own_station, station_of
+from forecourt.web.station.till import own_station, station_context
 from forecourt.web.templating import render, yuan
 
 router = web_router(prefix="/station")
@@ -36,16 +36,15 @@ OPENED = N_("The station is open: it takes sales.")
 CLOSED = N_("The station is closed: it takes no sales.")
 
 
-def _manage(
-    request: Request, session: Session, actor: Actor, station: Station | None, done: str = ""
-) -> Response:
+def _manage(request: Request, session: Session, actor: Actor, done: str = "") -> Response:
+    context = station_context(request, session, actor)
+    station: Station | None = context["station"]
     return render(
         request,
         "station/manage.html",
         {
+            **context,
             "section": "/station/manage",
-            "station": station,
-            "station_name": station.name if station else "",
             "board": stations.price_board(session, station.code) if station else [],
             "scheduled": stations.scheduled_prices(session, station.code) if station else [],
             "grades": {g.code: g for g in stations.list_grades(session)},
@@ -58,7 +57,7 @@ def _manage(
 
 @router.get("/manage")
 def manage_page(request: Request, session: SessionDep, actor: PriceSetter) -> Response:
-    return _manage(request, session, actor, station_of(session, actor))
+    return _manage(request, session, actor)
 
 
 @router.post("/manage/price")
@@ -70,14 +69,14 @@ def set_price(
     price: Annotated[str, Form()] = "",
 ) -> Response:
     """A new price from now on for one grade of the manager's station (audited by the service)."""
-    station = own_station(session, actor)
+    station = own_station(request, session, actor)
     price_fen = fen_of(price)
     if not price_fen:
         raise InvalidRequest(gettext(NO_PRICE))
     row = stations.set_price(session, actor, station.code, grade=grade, price_fen=price_fen)
     grade_name = stations.get_grade(session, row.grade_code).name
     done = gettext(PRICE_SET) % {"grade": grade_name, "price": yuan(price_fen)}
-    return _manage(request, session, actor, station, done)
+    return _manage(request, session, actor, done)
 
 
 @router.post("/manage/open")
@@ -88,7 +87,7 @@ def set_open(
     is_open: Annotated[str, Form()] = "",
 ) -> Response:
     """Open (``is_open=1``) or close (``is_open=0``) the station for sales."""
-    station = own_station(session, actor)
+    station = own_station(request, session, actor)
     opening = is_open == "1"
     stations.set_open(session, actor, station.code, is_open=opening)
-    return _manage(request, session, actor, station, gettext(OPENED if opening else CLOSED))
+    return _manage(request, session, actor, gettext(OPENED if opening else CLOSED))

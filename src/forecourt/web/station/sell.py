@@ -39,7 +39,7 @@ from forecourt.stations.models import Station
 from forecourt.web.access import staff_page
 from forecourt.web.i18n import N_, gettext
 from forecourt.web.routing import web_router
-from forecourt.web.station.till import own_station, station_of, till_of
+from forecourt.web.station.till import own_station, station_context, till_of
 from forecourt.web.templating import render
 
 router = web_router(prefix="/station")
@@ -119,14 +119,14 @@ def _decimal(text: str) -> Decimal | None:
 
 
 def _page(request: Request, session: Session, actor: Actor) -> Response:
-    station = station_of(session, actor)
+    context = station_context(request, session, actor)
+    station = context["station"]
     return render(
         request,
         "station/sell.html",
         {
+            **context,
             "section": "/station",
-            "station": station,
-            "station_name": station.name if station else "",
             "station_open": stations.is_open_now(station) if station else False,
             "grades": stations.list_grades(session),
             "kinds": IDENTIFIER_KINDS,
@@ -167,7 +167,7 @@ def identify(
 ) -> Response:
     """The member panel: the member a phone, plate, card number or scanned member code names (or
     nobody, for a sale to a non-member)."""
-    station = own_station(session, actor)
+    station = own_station(request, session, actor)
     request.session.pop(WALLET_CONSENT, None)
     if walk_in or not identifier.strip():
         return _member_panel(request, session, station, None)
@@ -299,7 +299,7 @@ def quote(
     wallet: Annotated[str, Form()] = "",
 ) -> Response:
     """Price the basket with the POS service (changes nothing) and offer the commit form."""
-    station = own_station(session, actor)
+    station = own_station(request, session, actor)
     body = _basket(
         session,
         station,
@@ -346,7 +346,7 @@ def commit(
     paid: Annotated[list[str] | None, Form()] = None,
 ) -> Response:
     """Commit the quoted basket with the payments taken; the receipt and the member's new balance."""
-    station = own_station(session, actor)
+    station = own_station(request, session, actor)
     payments = []
     for index, name in enumerate(method or []):
         amount = fen_of((paid or [])[index] if index < len(paid or []) else "")

@@ -18,7 +18,7 @@ from forecourt.web.access import staff_page
 from forecourt.web.i18n import N_
 from forecourt.web.routing import web_router
 from forecourt.web.station.sell import PAYMENT_METHODS
-from forecourt.web.station.till import station_of
+from forecourt.web.station.till import station_context
 from forecourt.web.tables import PER_PAGE, offset_of, page_number, page_of
 from forecourt.web.templating import render
 
@@ -59,12 +59,11 @@ def shift_page(
     day: str | None = None,
     page: str | None = None,
 ) -> Response:
-    station = station_of(session, actor)
+    context = station_context(request, session, actor)
+    station = context["station"]
     chosen = _day(day)
-    context: dict[str, object] = {
+    context |= {
         "section": "/station/shift",
-        "station": station,
-        "station_name": station.name if station else "",
         "day": chosen,
         "methods": METHOD_LABELS,
         "statuses": STATUSES,

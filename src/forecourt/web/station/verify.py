@@ -19,7 +19,7 @@ from forecourt.stations import service as stations
 from forecourt.web.access import staff_page
 from forecourt.web.i18n import N_, gettext
 from forecourt.web.routing import web_router
-from forecourt.web.station.till import own_station, station_of
+from forecourt.web.station.till import own_station, station_context
 from forecourt.web.templating import render
 
 router = web_router(prefix="/station")
@@ -38,11 +38,10 @@ STATUSES = {
 
 @router.get("/verify")
 def verify_page(request: Request, session: SessionDep, actor: Verifier) -> Response:
-    station = station_of(session, actor)
     return render(
         request,
         "station/verify.html",
-        {"section": "/station/verify", "station": station, "station_name": station.name if station else ""},
+        {**station_context(request, session, actor), "section": "/station/verify"},
     )
 
 
@@ -57,7 +56,7 @@ def check_voucher(
     request: Request, session: SessionDep, actor: Verifier, code: Annotated[str, Form()] = ""
 ) -> Response:
     """Show the voucher a code names, with the button to verify it (changes nothing)."""
-    own_station(session, actor)
+    own_station(request, session, actor)
     preview = voucher_preview(session, _code(code), utcnow())
     return render(request, "station/_voucher.html", {"voucher": preview, "statuses": STATUSES})
 
@@ -67,7 +66,7 @@ def verify_voucher(
     request: Request, session: SessionDep, actor: Verifier, code: Annotated[str, Form()] = ""
 ) -> Response:
     """核销 at the staff member's own station (the API's station scope)."""
-    station = own_station(session, actor)
+    station = own_station(request, session, actor)
     result = redemption.verify(
         session,
         _code(code),
