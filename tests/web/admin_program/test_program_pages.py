@@ -50,6 +50,12 @@ def test_the_program_pages_open_for_roles_that_read_rules(
     assert detail.status_code == 200
     assert "basket.weekday == 6" in detail.text
     assert 'data-testid="rule-versions"' in detail.text
+    check_in = client.get("/admin/program/rules/daily-check-in")
+    assert "赠送 5 积分" in check_in.text
+    assert 'data-testid="backtest-form"' not in check_in.text
+    events = client.get("/admin/program/rules?trigger=check_in")
+    assert 'data-rule="daily-check-in"' in events.text
+    assert 'data-rule="base-rate"' not in events.text
 
 
 @pytest.mark.parametrize("role", ["attendant", "service", "partner"])
