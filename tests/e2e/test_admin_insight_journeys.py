@@ -8,7 +8,7 @@ from playwright.sync_api import Page, expect
 from forecourt.ledger import points
 from tests.e2e.conftest import LiveServer, console_problems, screenshot
 from tests.fixtures.builders import PASSWORD, make_staff
-from tests.members.support import earn_points, make_member
+from tests.members.support import earn_points, make_member, unique_phone
 
 
 def _sign_in(page: Page, username: str, next_path: str = "/admin") -> None:
@@ -30,11 +30,20 @@ def test_a_finance_user_approves_an_adjustment_requested_by_service_staff(
     with live_server.session() as session:
         service = make_staff(session, "service")
         finance = make_staff(session, "finance")
-        member = make_member(session, live_server.app.state.pii)  # no plate: no first-plate reward racing in
+        phone = unique_phone()
+        member = make_member(session, live_server.app.state.pii, phone=phone)  # no plate: no reward racing in
         session.commit()
     member_page = f"/admin/members/{member.id}"
 
-    _sign_in(desk, service.user.username, member_page)
+    _sign_in(desk, service.user.username, "/admin/members")
+    desk.fill("input[name=phone]", phone)
+    desk.press("input[name=phone]", "Enter")
+    result = desk.locator(f"[data-testid=member-results] tr[data-member-id='{member.id}']")
+    expect(result).to_have_count(1)
+    assert phone not in desk.locator("[data-testid=member-results]").inner_text()  # masked
+    assert phone not in desk.url
+    result.locator("a").click()
+    desk.wait_for_url(f"**{member_page}")
     form = desk.locator("[data-testid=adjustment-form]")
     form.locator("input[name=amount]").fill("500")
     form.locator("input[name=reason]").fill("加油未积分，补录")

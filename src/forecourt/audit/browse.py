@@ -20,6 +20,8 @@ class AuditFilter:
     """An actor's id or label (username)."""
     entity_type: str | None = None
     entity_id: str | None = None
+    entity_ids: tuple[str, ...] = ()
+    """Any of these entities (a member and the adjustments asked for them, say)."""
     since: datetime | None = None
     until: datetime | None = None
 
@@ -34,6 +36,8 @@ def _conditions(found: AuditFilter) -> list[ColumnElement[Any]]:
         conditions.append(AuditEntry.entity_type == found.entity_type)
     if found.entity_id:
         conditions.append(AuditEntry.entity_id == found.entity_id)
+    if found.entity_ids:
+        conditions.append(AuditEntry.entity_id.in_(found.entity_ids))
     if found.since:
         conditions.append(AuditEntry.occurred_at >= found.since)
     if found.until:

@@ -36,7 +36,7 @@ from forecourt.members.views import member_detail, member_summary
 from forecourt.tiers import service as tiers
 from forecourt.wallet import service as wallet
 from forecourt.web.access import staff_page
-from forecourt.web.i18n import gettext
+from forecourt.web.i18n import N_, gettext
 from forecourt.web.routing import web_router
 from forecourt.web.tables import PER_PAGE, offset_of, page_number, xlsx_response
 from forecourt.web.templating import render
@@ -48,6 +48,23 @@ SEARCH_LIMIT = 500
 """The most rows a search shows (and exports)."""
 WALLET = "cny"
 EXPORT_ROWS = 10_000
+
+
+STATUS_LABELS = {
+    "active": N_("Active"),
+    "deleted": N_("Erased"),
+    "unclaimed": N_("Not claimed"),
+    "available": N_("Usable"),
+    "used": N_("Used"),
+    "refunded_expired": N_("Refunded after expiry"),
+    "void": N_("Void"),
+}
+"""Member and coupon statuses as staff read them."""
+
+
+def status_label(status: str) -> str:
+    label = STATUS_LABELS.get(status)
+    return gettext(label) if label else status
 
 
 def _pii(request: Request) -> Pii:
@@ -111,6 +128,7 @@ def search_members(
     found = _found(session, _pii(request), form, min(start + PER_PAGE + 1, SEARCH_LIMIT + 1))
     context = {
         "section": "/admin/members",
+        "status_label": status_label,
         "form": form,
         "results": found[start : start + PER_PAGE],
         "page": number,
@@ -147,7 +165,7 @@ def export_members(
                 row.name or "",
                 row.phone or "",
                 " ".join(row.plates),
-                row.status,
+                status_label(row.status),
                 to_chain_time(row.created_at).strftime("%Y-%m-%d %H:%M"),
             ]
             for row in found
@@ -159,7 +177,7 @@ def _member(session: Session, member_id: uuid.UUID) -> Member:
     return members.get_member(session, member_id, allow_deleted=True)
 
 
-def _pending_adjustments(session: Session, member_id: uuid.UUID) -> list[Any]:
+def _adjustments_of(session: Session, member_id: uuid.UUID) -> list[Any]:
     return list(adjustments.list_adjustments(session, status=None, member_id=member_id, limit=20))
 
 
@@ -180,8 +198,10 @@ def member_page(
     )
     shown, older = time_page(lines, PER_PAGE, lambda line: (line.recorded_at, line.posting_id))
     purse = wallet.balances(session, member.id)
+    asked = _adjustments_of(session, member.id)
     context = {
         "section": "/admin/members",
+        "status_label": status_label,
         "m": member_detail(session, member, members.personal(pii, member, reveal=False)),
         "ledger": shown,
         "older": older,
@@ -192,8 +212,10 @@ def member_page(
         "wallet_lines": member_statement(session, member.id, WALLET, limit=PER_PAGE),
         "progress": tiers.progress(session, member.id, now),
         "tier_history": tiers.history(session, member.id),
-        "trail": audit_entries(session, AuditFilter(entity_id=str(member.id)), offset=0, limit=50),
-        "adjustments": _pending_adjustments(session, member.id),
+        "trail": audit_entries(
+            session, AuditFilter(entity_ids=(str(member.id), *(str(a.id) for a in asked))), offset=0, limit=50
+        ),
+        "adjustments": asked,
         "can_reveal": actor.has(Permission.MEMBERS_PII),
         "can_adjust": actor.has(Permission.POINTS_ADJUST) and member.status != "deleted",
     }
@@ -236,7 +258,9 @@ def reveal_member(
     member = members.get_member(session, member_id)
     detail = member_detail(session, member, members.reveal(session, actor, _pii(request), member))
     return render(
-        request, "admin/members/_profile.html", {"m": detail, "can_reveal": False, "revealed": True}
+        request,
+        "admin/members/_profile.html",
+        {"m": detail, "can_reveal": False, "revealed": True, "status_label": status_label},
     )
 
 
@@ -264,7 +288,7 @@ def request_adjustment(
         request,
         "admin/members/_adjustments.html",
         {
-            "adjustments": _pending_adjustments(session, member_id),
+            "adjustments": _adjustments_of(session, member_id),
             "just_requested": made,
             "can_adjust": True,
             "member_id": member_id,
