@@ -7,6 +7,7 @@ import re
 from html import unescape
 from typing import Any
 
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
@@ -15,7 +16,7 @@ from forecourt.stations import service as stations
 from forecourt.stations.models import Station
 from tests.coupons.test_redemption import coupon_now
 from tests.fixtures.builders import StaffLogin, make_station
-from tests.pos.support import footprint, points_of
+from tests.pos.support import footprint, points_of, shown_member_code
 from tests.web.station.conftest import Driver
 from tests.web.support import htmx, post_form, sign_in
 
@@ -229,3 +230,17 @@ def test_station_staff_may_not_pick_another_station(
     refused = post_form(client, "/station/pick", {"station": other.code}, follow_redirects=False)
     assert refused.status_code == 403
     assert 'data-testid="station-picker"' not in client.get("/station").text
+
+
+def test_the_wallet_is_offered_when_the_member_shows_their_member_code(
+    client: TestClient, attendant: StaffLogin, driver: Driver, app: FastAPI
+) -> None:
+    code = shown_member_code(app, driver.member)["value"]
+    panel = htmx(client, "POST", "/station/identify", {"identifier": code, "kind": "auto"})
+    assert panel.status_code == 200, panel.text
+    assert 'data-testid="use-wallet"' in panel.text
+
+    with_wallet = quoted(client, driver, wallet="1")
+
+    assert with_wallet.status_code == 200, with_wallet.text
+    assert '"wallet":true' in unescape(with_wallet.text)

@@ -30,6 +30,7 @@ from forecourt.kit.clock import utcnow
 from forecourt.members import identify as members_identify
 from forecourt.members import service as members
 from forecourt.members.facts import facts_of
+from forecourt.members.member_code import split_code
 from forecourt.members.models import Member
 from forecourt.pos import service as pos
 from forecourt.pos.errors import DuplicatePosTransaction, WalletNeedsMemberCode
@@ -78,7 +79,7 @@ BAD_BASKET = N_("The basket is not valid: check the litres, quantities and price
 
 def guess_kind(value: str) -> Literal["phone", "plate", "member_code", "card_no"]:
     """What the attendant typed or the scanner read: a phone number, a plate (it starts with the
-    province's character), a card number (digits) or else a member code."""
+    province's character), the member code of the member's app, a card number (digits)."""
     text = value.strip().replace(" ", "").replace("-", "")
     if text.startswith("+86"):
         text = text[3:]
@@ -86,6 +87,8 @@ def guess_kind(value: str) -> Literal["phone", "plate", "member_code", "card_no"
         return "phone"
     if text and not text[0].isascii():
         return "plate"
+    if split_code(text) is not None:
+        return "member_code"
     if text.isdigit():
         return "card_no"
     return "member_code"
