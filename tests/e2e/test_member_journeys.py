@@ -78,6 +78,7 @@ def test_a_member_tops_up_in_the_sandbox_and_sees_the_new_balance(
     expect(phone.locator("[data-testid=wallet-balance]")).to_have_text("¥0.00")
     phone.click("[data-testid=amount-50000] >> xpath=..")
     phone.click("[data-testid=top-up-submit]")
+    phone.wait_for_url(re.compile(r"/m/wallet/(device|pay/)"))
     if "/m/wallet/device" in phone.url:  # the browser is new for payments: the SMS step-up
         phone.click("[data-testid=device-send-code]")
         expect(phone.locator("[data-testid=device-code]")).to_be_visible()

@@ -204,3 +204,24 @@ def test_the_wallet_page_in_english(client, session, pii):
     assert "Top up" in page.text
     assert "Recent activity" in page.text
     assert "充值" not in page.text
+
+
+def test_a_member_adds_and_removes_a_vehicle(client, session, pii):
+    member = member_sign_in(client, session, pii)
+    added = htmx(
+        client,
+        "POST",
+        "/m/profile/vehicles",
+        {"model": "大众朗逸", "fuel_preference": "92", "yearly_mileage_km": "20000"},
+    )
+    assert added.status_code == 204
+    assert added.headers["HX-Redirect"].startswith("/m/profile")
+    [vehicle] = repository.vehicles_of(session, member.id)
+    assert (vehicle.model, vehicle.fuel_preference, vehicle.yearly_mileage_km) == ("大众朗逸", "92", 20000)
+    assert "大众朗逸" in client.get("/m/profile").text
+    bad = htmx(client, "POST", "/m/profile/vehicles", {"model": "x", "yearly_mileage_km": "lots"})
+    assert bad.status_code == 400
+    assert len(repository.vehicles_of(session, member.id)) == 1
+    removed = htmx(client, "POST", f"/m/profile/vehicles/{vehicle.id}/remove")
+    assert removed.status_code == 204
+    assert list(repository.vehicles_of(session, member.id)) == []

@@ -86,3 +86,16 @@ def test_signing_out_revokes_the_session(client, session, pii):
     response = post_form(client, "/m/logout", follow_redirects=False)
     assert response.headers["location"] == "/m/login"
     assert client.get("/m", follow_redirects=False).status_code == 303
+
+
+def test_five_wrong_codes_lock_the_code_and_the_driver_is_told_to_ask_again(client, session, pii):
+    phone = unique_phone()
+    post_form(client, "/m/login/code", {"phone": phone})
+    right = last_code(session, pii, phone)
+    wrong = "000000" if right != "000000" else "111111"
+    for _ in range(5):
+        htmx(client, "POST", "/m/login", {"phone": phone, "code": wrong})
+    locked = htmx(client, "POST", "/m/login", {"phone": phone, "code": right})
+    assert locked.status_code == 401
+    assert "请重新获取验证码" in locked.text
+    assert client.get("/m", follow_redirects=False).status_code == 303
