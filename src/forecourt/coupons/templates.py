@@ -73,11 +73,11 @@ def describe(template: CouponTemplate) -> str:
         )
     elif template.kind == "percent_off":
         rate = Decimal(10_000 - terms.percent_off_bp) / 1000
-        parts.append(f"{rate.normalize()}折" + (f",最多减{_yuan(terms.cap_fen)}元" if terms.cap_fen else ""))
+        parts.append(f"{format(rate.normalize(), 'f')}折" + (f",最多减{_yuan(terms.cap_fen)}元" if terms.cap_fen else ""))
     elif template.kind == "per_liter":
         parts.append(
             f"每升立减{_yuan(terms.per_liter_fen)}元"
-            + (f",最多{terms.max_liters.normalize()}升" if terms.max_liters else "")
+            + (f",最多{format(terms.max_liters.normalize(), 'f')}升" if terms.max_liters else "")
         )
     else:
         parts.append("兑换券" + (f",最高抵{_yuan(terms.amount_off_fen)}元" if terms.amount_off_fen else ""))
@@ -102,7 +102,8 @@ def describe(template: CouponTemplate) -> str:
 
 
 def _yuan(fen: int) -> str:
-    return str((Decimal(fen) / 100).normalize())
+    """¥ without trailing zeros: 10000 → "100", 1550 → "15.5" (never "1E+2")."""
+    return format((Decimal(fen) / 100).normalize(), "f")
 
 
 def _check(body: TemplateCreate | TemplateRead) -> None:
