@@ -17,6 +17,9 @@ MEMBER_PAGES = {
     "/m/wallet": "wallet",
     "/m/history": "history",
     "/m/profile": "profile",
+    "/m/coupons?tab=used": "coupons-used",
+    "/m/history?tab=points": "points",
+    "/m/profile/delete": "delete-account",
 }
 
 
