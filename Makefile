@@ -25,13 +25,16 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 
 install: $(VENV)/.synced
 
-# The console tests drive Debian's Chromium (Playwright never downloads a browser of its own).
+# The console tests drive Debian's Chromium (Playwright never downloads a browser of its own), with a
+# Chinese font so that screenshots show the zh-CN pages.
 CHROMIUM ?= /usr/bin/chromium
+CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc
 browser:
-	@test -x $(CHROMIUM) || { \
-		echo "installing Debian's chromium for the console tests"; \
+	@{ test -x $(CHROMIUM) && test -f $(CJK_FONT); } || { \
+		echo "installing Debian's chromium and a Chinese font for the console tests"; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+			--no-install-recommends chromium fonts-wqy-zenhei >/dev/null; }
 
 demo: install
 	$(BIN)/forecourt demo

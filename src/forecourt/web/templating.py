@@ -19,6 +19,7 @@ from starlette.templating import Jinja2Templates
 
 from forecourt.kit.clock import to_chain_time
 from forecourt.web import i18n, nav
+from forecourt.web.errors import shown as show_error
 from forecourt.web.security import csrf_token
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -77,6 +78,7 @@ def _environment() -> Environment:
         station_nav=nav.STATION_NAV,
         member_nav=nav.MEMBER_NAV,
         visible_nav=nav.visible,
+        show_error=show_error,
     )
     return env
 
