@@ -90,7 +90,7 @@ def audit_export(
         "audit-log",
         [
             gettext("Time"),
-            gettext("Action"),
+            gettext("Operation"),
             gettext("Actor"),
             gettext("Role"),
             gettext("Entity"),

@@ -51,7 +51,7 @@ EXPORT_ROWS = 10_000
 
 
 STATUS_LABELS = {
-    "active": N_("Active"),
+    "active": N_("Active account"),
     "deleted": N_("Erased"),
     "unclaimed": N_("Not claimed"),
     "available": N_("Usable"),
