@@ -125,7 +125,7 @@ def desk(browser: Browser, live_server: LiveServer) -> Iterator[Page]:
     context = browser.new_context(
         base_url=live_server.url, viewport={"width": 1280, "height": 900}, locale="zh-CN"
     )
-    yield _page(context)
+    yield watched_page(context)
     context.close()
 
 
@@ -140,11 +140,12 @@ def phone(browser: Browser, live_server: LiveServer) -> Iterator[Page]:
         has_touch=True,
         locale="zh-CN",
     )
-    yield _page(context)
+    yield watched_page(context)
     context.close()
 
 
-def _page(context: BrowserContext) -> Page:
+def watched_page(context: BrowserContext) -> Page:
+    """A new tab of ``context`` that records script errors and CSP violations (see console_problems)."""
     page = context.new_page()
     page.set_default_timeout(10_000)
     problems: list[str] = []

@@ -32,7 +32,8 @@ def _subclasses(cls: type[AppError]) -> list[type[AppError]]:
 @lru_cache(maxsize=1)
 def _default_messages() -> dict[str, str]:
     """code → default message, over the error classes imported so far (the app imports them all)."""
-    return {cls.code: cls.default_message for cls in [AppError, *_subclasses(AppError)]}
+    classes: list[type[AppError]] = [AppError, *_subclasses(AppError)]
+    return {cls.code: cls.default_message for cls in classes}
 
 
 def shown(code: str, message: str) -> ShownError:
