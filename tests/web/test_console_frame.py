@@ -148,3 +148,12 @@ def test_errors_on_console_pages_are_pages_and_htmx_gets_a_fragment(client: Test
     assert response.headers["hx-retarget"] == "#messages"
     assert "<html" not in response.text
     assert 'data-error-code="csrf_failed"' in response.text
+
+
+def test_an_error_reads_in_chinese_with_the_specific_reason_kept(client: TestClient) -> None:
+    response = client.post("/admin/login", data={}, headers={"HX-Request": "true"})
+    assert "表单已过期或并非来自本站" in response.text
+    english = client.get("/lang/en?next=/admin/login")
+    assert english.status_code == 200
+    response = client.post("/admin/login", data={}, headers={"HX-Request": "true"})
+    assert "The form is out of date" in response.text

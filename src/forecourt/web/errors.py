@@ -1,16 +1,14 @@
-"""How a console shows an error: the code's translated default message as the headline, and the
-specific (English) message below it when it says more.
+"""How a console shows an error: the error class's default message, translated, as the headline, and
+the specific (English) message below it when it says more.
 
-Error codes and default messages come from the ``AppError`` classes; their Chinese translations live
-in ``locales/zh_CN/LC_MESSAGES/errors.po``.
+Default messages are the ``AppError`` classes'; their Chinese translations live in
+``locales/zh_CN/LC_MESSAGES/errors.po`` (tests/web/test_error_translations.py checks every one).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
-from forecourt.errors import AppError
 from forecourt.web.i18n import current_language, gettext
 
 
@@ -21,29 +19,10 @@ class ShownError:
     detail: str | None
 
 
-def _subclasses(cls: type[AppError]) -> list[type[AppError]]:
-    found = []
-    for sub in cls.__subclasses__():
-        found.append(sub)
-        found.extend(_subclasses(sub))
-    return found
-
-
-@lru_cache(maxsize=1)
-def _default_messages() -> dict[str, str]:
-    """code → default message, over the error classes imported so far (the app imports them all)."""
-    classes: list[type[AppError]] = [AppError, *_subclasses(AppError)]
-    return {cls.code: cls.default_message for cls in classes}
-
-
-def shown(code: str, message: str) -> ShownError:
-    default = _default_messages().get(code)
-    if default is None:
-        _default_messages.cache_clear()
-        default = _default_messages().get(code)
-    if current_language() == "en" or default is None:
+def shown(code: str, message: str, default_message: str | None = None) -> ShownError:
+    if current_language() == "en" or not default_message:
         return ShownError(code, message, None)
-    headline = gettext(default)
-    if headline == default:  # no translation: the specific message says more
+    headline = gettext(default_message)
+    if headline == default_message:  # no translation: the specific message says more
         return ShownError(code, message, None)
-    return ShownError(code, headline, message if message != default else None)
+    return ShownError(code, headline, message if message != default_message else None)

@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from forecourt.errors import AppError, app_error_response, error_body, validation_error_response
 from forecourt.web import i18n
 from forecourt.web.access import LoginRequired
+from forecourt.web.i18n import gettext
 from forecourt.web.security import SESSION_COOKIE, SESSION_MAX_AGE, SecurityHeadersMiddleware, is_web_path
 from forecourt.web.templating import render
 
@@ -64,9 +65,10 @@ async def _app_error(request: Request, exc: Exception) -> Response:
         return await app_error_response(request, exc)
     if isinstance(exc, AppError):
         body = error_body(exc.code, exc.message, exc.details)["error"]
+        body["default_message"] = type(exc).default_message
         status = exc.status
     else:
-        body = error_body("validation_error", "Some fields are missing or not valid.")["error"]
+        body = error_body("validation_error", gettext("Some fields are missing or not valid."))["error"]
         status = 422
     return error_page(request, body, status)
 
