@@ -14,6 +14,7 @@ import shutil
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from forecourt.app import create_app
 from forecourt.config import Settings
+from forecourt.ledger import points
 from forecourt.members import sms
 from tests.fixtures import databases
 
@@ -62,7 +64,7 @@ class LiveServer:
         with self.session() as session:
             messages = sms.inbox(session, self.app.state.pii, phone_e164)
         for message in messages:
-            found = re.search(r"\b(\d{6})\b", message.body)
+            found = re.search(r"(?<!\d)(\d{6})(?!\d)", message.body)
             if found:
                 return found.group(1)
         raise AssertionError(f"no SMS code sent to {phone_e164}")
@@ -153,6 +155,19 @@ def watched_page(context: BrowserContext) -> Page:
     page.on("pageerror", lambda e: problems.append(str(e)))
     page.console_problems = problems  # type: ignore[attr-defined]
     return page
+
+
+def wait_for_points(live_server: LiveServer, member_id: uuid.UUID, expected: int) -> None:
+    """Until the member's available points read ``expected`` (the server's outbox gives rewards, such as
+    the first plate's welcome points, a moment after the commit that earned them)."""
+    deadline = time.monotonic() + 10
+    while True:
+        with live_server.session() as session:
+            available = points.balances(session, member_id).available
+        if available == expected or time.monotonic() > deadline:
+            assert available == expected
+            return
+        time.sleep(0.1)
 
 
 def screenshot(page: Page, name: str, db_kind: str) -> Path:

@@ -7,7 +7,6 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from forecourt.members import sms
 from tests.e2e.conftest import LiveServer, console_problems, no_horizontal_scroll, screenshot
 from tests.members.support import unique_phone
 
@@ -23,24 +22,12 @@ MEMBER_PAGES = {
 }
 
 
-def sms_code(live_server: LiveServer, phone_e164: str) -> str:
-    """The code last texted to the phone. (``live_server.last_sms_code`` looks for ``\\b\\d{6}\\b``,
-    which never matches in the Chinese text: a CJK character is a word character to ``re``.)"""
-    with live_server.session() as session:
-        messages = sms.inbox(session, live_server.app.state.pii, phone_e164)
-    for message in messages:
-        found = re.search(r"(?<!\d)(\d{6})(?!\d)", message.body)
-        if found:
-            return found.group(1)
-    raise AssertionError(f"no SMS code sent to {phone_e164}")
-
-
 def sign_in(phone: Page, live_server: LiveServer, number: str) -> None:
     """From a member page: the sign-in page, the phone, the code texted to it, back to the page."""
     phone.fill("[data-testid=phone]", number)
     phone.click("[data-testid=send-code]")
     expect(phone.locator("[data-testid=code]")).to_be_visible()
-    phone.fill("[data-testid=code]", sms_code(live_server, f"+86{number}"))
+    phone.fill("[data-testid=code]", live_server.last_sms_code(f"+86{number}"))
     phone.click("[data-testid=sign-in]")
 
 
@@ -85,7 +72,7 @@ def test_a_member_tops_up_in_the_sandbox_and_sees_the_new_balance(
     if "/m/wallet/device" in phone.url:  # the browser is new for payments: the SMS step-up
         phone.click("[data-testid=device-send-code]")
         expect(phone.locator("[data-testid=device-code]")).to_be_visible()
-        phone.fill("[data-testid=device-code]", sms_code(live_server, f"+86{number}"))
+        phone.fill("[data-testid=device-code]", live_server.last_sms_code(f"+86{number}"))
         phone.click("[data-testid=device-verify]")
         expect(phone).to_have_url(re.compile(r"/m/wallet\?device=verified$"))
         phone.click("[data-testid=amount-50000] >> xpath=..")
