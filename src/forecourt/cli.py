@@ -170,11 +170,14 @@ def _print_demo_guide(host: str, port: int, summary: DemoSummary | None) -> None
 
     base = f"http://{host}:{port}"
     console.print()
-    console.print(f"[bold green]Admin console[/bold green]   {base}/admin     (head office: any login below)")
-    console.print(f"[bold green]Station console[/bold green] {base}/station   (manager or attendant of S001)")
-    console.print(f"[bold green]Member H5[/bold green]       {base}/m         (a demo driver's phone; the SMS code prints here)")
-    console.print(f"[bold green]API docs[/bold green]      {base}/docs")
-    console.print(f"[bold green]Health[/bold green]        {base}/healthz   {base}/readyz   {base}/metrics")
+    for label, path, who in (
+        ("Admin console", "/admin", "head office: any login below"),
+        ("Station console", "/station", "manager or attendant of S001"),
+        ("Member H5", "/m", "a demo driver's phone; the SMS code prints here"),
+    ):
+        console.print(f"[bold green]{label:<16}[/bold green]{base}{path:<10} ({who})")
+    console.print(f"[bold green]{'API docs':<16}[/bold green]{base}/docs")
+    console.print(f"[bold green]{'Health':<16}[/bold green]{base}/healthz   {base}/readyz   {base}/metrics")
     table = Table(title="Demo logins (the consoles, POST /api/v1/auth/login, or Authorize in /docs)")
     for column in ("username", "password", "role"):
         table.add_column(column)

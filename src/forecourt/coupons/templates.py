@@ -73,7 +73,10 @@ def describe(template: CouponTemplate) -> str:
         )
     elif template.kind == "percent_off":
         rate = Decimal(10_000 - terms.percent_off_bp) / 1000
-        parts.append(f"{format(rate.normalize(), 'f')}折" + (f",最多减{_yuan(terms.cap_fen)}元" if terms.cap_fen else ""))
+        parts.append(
+            f"{format(rate.normalize(), 'f')}折"
+            + (f",最多减{_yuan(terms.cap_fen)}元" if terms.cap_fen else "")
+        )
     elif template.kind == "per_liter":
         parts.append(
             f"每升立减{_yuan(terms.per_liter_fen)}元"
