@@ -104,6 +104,7 @@ def test_me_shows_the_station_of_a_station_bound_account(client, staff, session)
         "coupons:verify",
         "members:read",
         "members:write",
+        "pos:sell",
         "recharge_cards:activate",
         "stations:read",
         "wallet:top_up",
