@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
+from decimal import ROUND_DOWN, Decimal
 
 from sqlalchemy.orm import Session
 
@@ -426,6 +427,15 @@ def price_in_force(session: Session, station_id: uuid.UUID, grade_code: str, at:
     if row is None:
         raise NoPrice(grade=grade_code, at=at.isoformat())
     return row.price_fen
+
+
+def volume_for_amount(
+    session: Session, station_id: uuid.UUID, grade_code: str, amount_fen: int, at: datetime
+) -> Decimal:
+    """The volume an amount of money buys at the price in force at ``at``, down to the centilitre: the
+    pump never dispenses more than was paid for."""
+    price = price_in_force(session, station_id, grade_code, at)
+    return (Decimal(amount_fen) / Decimal(price)).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
 
 
 def price_history(

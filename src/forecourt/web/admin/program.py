@@ -10,7 +10,8 @@ else is refused, not overwritten), ``pos.trials.backtest`` for back-tests and
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from datetime import datetime
+from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import Depends, Form, Request
@@ -30,7 +31,8 @@ from forecourt.rules.schemas import RuleDocument, RuleRead
 from forecourt.stations import service as stations
 from forecourt.tiers import service as tiers
 from forecourt.web.access import staff_page
-from forecourt.web.admin.stations import after_post, chain_moment, fen_of
+from forecourt.web.admin.stations import after_post
+from forecourt.web.forms import chain_moment, fen_of, positive_decimal
 from forecourt.web.i18n import N_, gettext
 from forecourt.web.routing import web_router
 from forecourt.web.tables import PER_PAGE, offset_of, page_number, page_of, xlsx_response
@@ -280,22 +282,16 @@ def rule_detail(code: str, request: Request, actor: Reader, session: SessionDep)
     )
 
 
-def _liters(session: Session, station: str, grade: str, at: Any, liters: str, amount: str) -> Decimal:
+def _liters(session: Session, station: str, grade: str, at: datetime, liters: str, amount: str) -> Decimal:
     """The litres of the basket: as typed, or what the amount buys at the price in force then."""
-    try:
-        if liters.strip():
-            return Decimal(liters.strip())
-        if amount.strip():
-            fen = fen_of(amount, "amount")
-            price = stations.price_in_force(
-                session,
-                stations.get_station(session, station).id,
-                stations.get_grade(session, grade).code,
-                at,
-            )
-            return (Decimal(fen) / price).quantize(Decimal("0.01"), ROUND_HALF_UP)
-    except InvalidOperation as exc:
-        raise InvalidRequest(gettext("Type the litres as a number, such as 40.00.")) from exc
+    typed = positive_decimal(liters)
+    if typed is not None:
+        return typed
+    if amount.strip():
+        station_id = stations.get_station(session, station).id
+        return stations.volume_for_amount(
+            session, station_id, stations.get_grade(session, grade).code, fen_of(amount, "amount"), at
+        )
     raise InvalidRequest(gettext("Give the litres or the amount."))
 
 

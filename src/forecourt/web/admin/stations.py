@@ -9,8 +9,6 @@ moment (empty: now).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
-from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
 from fastapi import Depends, Form, Request
@@ -19,13 +17,12 @@ from sqlalchemy.orm import Session
 
 from forecourt.auth.permissions import Permission
 from forecourt.db.session import get_session
-from forecourt.errors import InvalidRequest
 from forecourt.kit.actor import Actor
-from forecourt.kit.clock import chain_zone
 from forecourt.stations import price_log
 from forecourt.stations import service as stations
 from forecourt.stations.models import Station
 from forecourt.web.access import staff_page
+from forecourt.web.forms import chain_moment, fen_of
 from forecourt.web.i18n import N_, gettext
 from forecourt.web.routing import web_router
 from forecourt.web.tables import PER_PAGE, offset_of, page_number, page_of, xlsx_response
@@ -58,31 +55,6 @@ def after_post(request: Request, url: str) -> Response:
     if request.headers.get("hx-request") == "true":
         return Response(status_code=204, headers={"HX-Redirect": url})
     return RedirectResponse(url, status_code=303)
-
-
-def chain_moment(text: str | None) -> datetime | None:
-    """A ``datetime-local`` input, read in the chain's time zone, as an aware moment (empty: None)."""
-    if text is None or not text.strip():
-        return None
-    try:
-        local = datetime.fromisoformat(text.strip())
-    except ValueError as exc:
-        raise InvalidRequest(gettext("That is not a date and time."), value=text) from exc
-    if local.tzinfo is None:
-        local = local.replace(tzinfo=chain_zone())
-    return local
-
-
-def fen_of(text: str, what: str = "price") -> int:
-    """Yuan as typed (8.15, ¥8.15, 1,200) in fen; more than two decimals is refused."""
-    cleaned = text.strip().replace("¥", "").replace(",", "").replace("，", "")
-    try:
-        value = Decimal(cleaned)
-    except InvalidOperation as exc:
-        raise InvalidRequest(gettext("Type an amount in yuan, such as 8.15."), field=what) from exc
-    if not value.is_finite() or value != value.quantize(Decimal("0.01")) or abs(value) > 10_000_000:
-        raise InvalidRequest(gettext("Type an amount in yuan, such as 8.15."), field=what)
-    return int(value * 100)
 
 
 # --- stations list ---------------------------------------------------------------------------------

@@ -19,9 +19,9 @@ from forecourt.kit.actor import Actor
 from forecourt.stations import service as stations
 from forecourt.stations.models import Station
 from forecourt.web.access import staff_page
+from forecourt.web.forms import fen_or_none
 from forecourt.web.i18n import N_, gettext
 from forecourt.web.routing import web_router
-from forecourt.web.station.sell import fen_of
 from forecourt.web.station.till import own_station, station_context
 from forecourt.web.templating import render, yuan
 
@@ -70,7 +70,7 @@ def set_price(
 ) -> Response:
     """A new price from now on for one grade of the manager's station (audited by the service)."""
     station = own_station(request, session, actor)
-    price_fen = fen_of(price)
+    price_fen = fen_or_none(price, "price")
     if not price_fen:
         raise InvalidRequest(gettext(NO_PRICE))
     row = stations.set_price(session, actor, station.code, grade=grade, price_fen=price_fen)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Form, Request
@@ -38,6 +38,7 @@ from forecourt.pos.schemas import CommitRequest, Quote, QuoteRequest
 from forecourt.stations import service as stations
 from forecourt.stations.models import Station
 from forecourt.web.access import staff_page
+from forecourt.web.forms import BAD_NUMBER, fen_or_none, positive_decimal
 from forecourt.web.i18n import N_, gettext
 from forecourt.web.routing import web_router
 from forecourt.web.station.till import own_station, station_context, till_of
@@ -70,8 +71,6 @@ GOODS_CATEGORIES: dict[str, str] = {
     "lubricant": N_("Lubricant"),
 }
 GOODS_ROWS = 3
-BAD_MONEY = N_("Amounts are in yuan with at most two decimals, e.g. 200 or 35.50.")
-BAD_NUMBER = N_("Litres and quantities must be positive numbers.")
 NOTHING_TO_SELL = N_("Add fuel (litres or an amount) or a shop item to the basket.")
 ALREADY_SOLD = N_("This sale is already recorded: the form was sent twice. Start the next sale.")
 BAD_BASKET = N_("The basket is not valid: check the litres, quantities and prices.")
@@ -92,33 +91,6 @@ def guess_kind(value: str) -> Literal["phone", "plate", "member_code", "card_no"
     if text.isdigit():
         return "card_no"
     return "member_code"
-
-
-def fen_of(text: str) -> int | None:
-    """Yuan as typed (``35.5``) → integer fen; blank → None."""
-    cleaned = text.strip().replace("¥", "").replace(",", "")
-    if not cleaned:
-        return None
-    try:
-        amount = Decimal(cleaned)
-    except InvalidOperation:
-        raise InvalidRequest(gettext(BAD_MONEY)) from None
-    if not amount.is_finite() or amount < 0 or amount != amount.quantize(Decimal("0.01")):
-        raise InvalidRequest(gettext(BAD_MONEY))
-    return int(amount * 100)
-
-
-def _decimal(text: str) -> Decimal | None:
-    cleaned = text.strip()
-    if not cleaned:
-        return None
-    try:
-        value = Decimal(cleaned)
-    except InvalidOperation:
-        raise InvalidRequest(gettext(BAD_NUMBER)) from None
-    if not value.is_finite() or value <= 0:
-        raise InvalidRequest(gettext(BAD_NUMBER))
-    return value
 
 
 def _page(request: Request, session: Session, actor: Actor) -> Response:
@@ -187,13 +159,6 @@ def identify(
     return _member_panel(request, session, station, member)
 
 
-def _liters_for_amount(session: Session, station: Station, grade: str, amount_fen: int) -> Decimal:
-    """An amount in ¥ as the litres the pump dispenses for it at the price in force (down to the
-    centilitre, so the litres never cost more than the amount)."""
-    price = stations.price_in_force(session, station.id, stations.get_grade(session, grade).code, utcnow())
-    return (Decimal(amount_fen) / Decimal(price)).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
-
-
 def _basket(
     session: Session,
     station: Station,
@@ -214,11 +179,13 @@ def _basket(
     wallet: bool,
 ) -> QuoteRequest:
     lines: list[dict[str, Any]] = []
-    litres = _decimal(liters)
-    amount_fen = fen_of(amount)
+    litres = positive_decimal(liters)
+    amount_fen = fen_or_none(amount)
     if grade and (litres is not None or amount_fen):
         if litres is None and amount_fen:
-            litres = _liters_for_amount(session, station, grade, amount_fen)
+            litres = stations.volume_for_amount(
+                session, station.id, stations.get_grade(session, grade).code, amount_fen, utcnow()
+            )
         fuel: dict[str, Any] = {"line_id": "1", "kind": "fuel", "grade": grade, "liters": str(litres)}
         if nozzle.strip():
             fuel["nozzle"] = nozzle.strip()
@@ -226,8 +193,8 @@ def _basket(
     for index, code in enumerate(sku):
         if not code.strip():
             continue
-        count = _decimal(quantity[index] if index < len(quantity) else "") or Decimal(1)
-        price = fen_of(unit_price[index] if index < len(unit_price) else "")
+        count = positive_decimal(quantity[index] if index < len(quantity) else "") or Decimal(1)
+        price = fen_or_none(unit_price[index] if index < len(unit_price) else "")
         if count != count.to_integral_value() or price is None:
             raise InvalidRequest(gettext(BAD_NUMBER))
         lines.append(
@@ -251,7 +218,7 @@ def _basket(
     if points_mode == "max":
         points = "auto"
     elif points_mode == "amount":
-        points = int(_decimal(points_amount) or 0)
+        points = int(positive_decimal(points_amount) or 0)
     document = {
         "station": station.code,
         "member": {"type": "member_id", "value": member_id} if member_id else None,
@@ -352,7 +319,7 @@ def commit(
     station = own_station(request, session, actor)
     payments = []
     for index, name in enumerate(method or []):
-        amount = fen_of((paid or [])[index] if index < len(paid or []) else "")
+        amount = fen_or_none((paid or [])[index] if index < len(paid or []) else "")
         if amount:
             payments.append({"method": name, "amount_fen": amount})
     try:
