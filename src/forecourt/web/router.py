@@ -40,6 +40,16 @@ class LanguageMiddleware:
         await self.app(scope, receive, send)
 
 
+class ConsoleSessionMiddleware(SessionMiddleware):
+    """The cookie session, for console paths only: the API (and its hot POS path) never reads it."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not is_web_path(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
 def _is_htmx(request: Request) -> bool:
     return request.headers.get("hx-request") == "true"
 
@@ -92,7 +102,7 @@ def mount_web(app: FastAPI) -> None:
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(LanguageMiddleware)
     app.add_middleware(
-        SessionMiddleware,
+        ConsoleSessionMiddleware,
         secret_key=f"web-session:{settings.secret_key}",
         session_cookie=SESSION_COOKIE,
         max_age=SESSION_MAX_AGE,
