@@ -11,6 +11,9 @@ permission → ``PermissionDenied`` (a 403 page).
 
 from __future__ import annotations
 
+import hashlib
+import threading
+import time
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -19,7 +22,8 @@ from sqlalchemy.orm import Session
 from forecourt.auth import service as auth_service
 from forecourt.auth.errors import TokenInvalid
 from forecourt.auth.permissions import Permission
-from forecourt.db.session import get_session
+from forecourt.config import Settings
+from forecourt.db.session import Database, get_session
 from forecourt.errors import PermissionDenied
 from forecourt.kit.actor import Actor
 from forecourt.members import member_auth
@@ -95,19 +99,55 @@ class MemberPageAccess:
         if not isinstance(refresh_token, str):
             forget_member(request)
             raise LoginRequired("/m/login")
-        database = request.app.state.database
-        renewal = database.session()
+        # The request's own transaction has only read the expired token: end it, so that on SQLite
+        # it neither holds the write lock the renewal needs nor reads from a snapshot without the
+        # renewed token.
+        session.rollback()
         try:
-            renewed = member_auth.refresh(renewal, request.app.state.settings, refresh_token)
-            renewal.commit()
+            access, refresh = _renewals.renew(
+                request.app.state.database, request.app.state.settings, refresh_token
+            )
         except MemberTokenInvalid:
-            renewal.commit()  # a reused refresh token ends every session of the member (keeps_changes)
             forget_member(request)
             raise LoginRequired("/m/login") from None
-        finally:
-            renewal.close()
-        remember_member(request, renewed.access_token, renewed.refresh_token)
-        return member_auth.authenticate(session, renewed.access_token)
+        remember_member(request, access, refresh)
+        return member_auth.authenticate(session, access)
+
+
+class _Renewals:
+    """Member token renewals of this process. A browser often sends several requests with the same
+    expired cookie at once (the QR code's poll, a tap, a second tab): the first renews, the others
+    get the same renewed tokens for a short while instead of presenting a rotated refresh token,
+    which the member service takes for theft and answers by ending every session of the member."""
+
+    SHARED_SECONDS = 30.0
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._recent: dict[str, tuple[float, str, str]] = {}
+
+    def renew(self, database: Database, settings: Settings, refresh_token: str) -> tuple[str, str]:
+        key = hashlib.sha256(refresh_token.encode()).hexdigest()
+        with self._lock:
+            now = time.monotonic()
+            self._recent = {k: v for k, v in self._recent.items() if now - v[0] < self.SHARED_SECONDS}
+            if key in self._recent:
+                _, access, refresh = self._recent[key]
+                return access, refresh
+            renewal = database.session()
+            try:
+                renewed = member_auth.refresh(renewal, settings, refresh_token)
+                renewal.commit()
+            except MemberTokenInvalid:
+                renewal.commit()  # a reused refresh token ends every session of the member (keeps_changes)
+                raise
+            finally:
+                renewal.close()
+            self._recent[key] = (now, renewed.access_token, renewed.refresh_token)
+            return renewed.access_token, renewed.refresh_token
+
+
+_renewals = _Renewals()
 
 
 def remember_member(request: Request, access_token: str, refresh_token: str) -> None:

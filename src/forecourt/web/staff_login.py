@@ -73,12 +73,14 @@ def _add_console(console: str) -> None:
             )
         except (InvalidCredentials, AccountDisabled, TooManyLoginAttempts) as exc:
             return _login_page(request, console, target, gettext(_FAILURES[type(exc)]))
+        request.session.clear()  # nothing of whoever used this browser before (and a new CSRF token)
         request.session[STAFF_TOKEN] = issued.access_token
         return RedirectResponse(target, status_code=303)
 
     @router.post(f"/{console}/logout", dependencies=[public_page])
     def logout(request: Request, session: Annotated[Session, Depends(get_session)]) -> Response:
-        token = request.session.pop(STAFF_TOKEN, None)
+        token = request.session.get(STAFF_TOKEN)
+        request.session.clear()
         if isinstance(token, str):
             auth_service.logout(session, token)
         return RedirectResponse(f"/{console}/login", status_code=303)

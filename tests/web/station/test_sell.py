@@ -4,18 +4,21 @@ and every refusal leaving nothing written."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from html import unescape
 from typing import Any
 
+import time_machine
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from forecourt.kit.actor import SYSTEM
+from forecourt.kit.clock import utcnow
 from forecourt.stations import service as stations
 from forecourt.stations.models import Station
 from tests.coupons.test_redemption import coupon_now
-from tests.fixtures.builders import StaffLogin, make_station
+from tests.fixtures.builders import StaffLogin, make_staff, make_station
 from tests.pos.support import footprint, points_of, shown_member_code
 from tests.web.station.conftest import Driver
 from tests.web.support import htmx, post_form, sign_in
@@ -244,3 +247,21 @@ def test_the_wallet_is_offered_when_the_member_shows_their_member_code(
 
     assert with_wallet.status_code == 200, with_wallet.text
     assert '"wallet":true' in unescape(with_wallet.text)
+
+
+def test_a_shown_member_code_lets_the_wallet_pay_for_two_minutes_and_for_that_attendant_only(
+    client: TestClient, attendant: StaffLogin, driver: Driver, app: FastAPI, session: Session
+) -> None:
+    code = shown_member_code(app, driver.member)["value"]
+    assert htmx(client, "POST", "/station/identify", {"identifier": code, "kind": "auto"}).status_code == 200
+    with time_machine.travel(utcnow() + timedelta(seconds=121)):
+        late = quoted(client, driver, wallet="1")
+    assert 'data-error-code="wallet_needs_member_code"' in late.text
+
+    assert htmx(client, "POST", "/station/identify", {"identifier": code, "kind": "auto"}).status_code == 200
+    colleague = make_staff(
+        session, "attendant", station=stations.get_station_by_id(session, attendant.user.station_id)
+    )
+    sign_in(client, colleague, console="station")  # another attendant on the same till
+    refused = quoted(client, driver, wallet="1")
+    assert 'data-error-code="wallet_needs_member_code"' in refused.text

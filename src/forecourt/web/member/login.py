@@ -19,7 +19,7 @@ from forecourt.web.access import (
     public_page,
     remember_member,
 )
-from forecourt.web.member.kit import go, in_member_words, page, pii_of
+from forecourt.web.member.kit import DEVICE_KEY, go, in_member_words, page, pii_of
 from forecourt.web.routing import web_router
 from forecourt.web.security import safe_next
 
@@ -77,6 +77,10 @@ def login(
         issued = member_auth.login_with_code(
             session, pii_of(request), request.app.state.settings, phone=phone, code=code.strip()
         )
+    device = request.session.get(DEVICE_KEY)  # this browser's device id outlives sign-ins
+    request.session.clear()  # nothing of whoever used this browser before (and a new CSRF token)
+    if device is not None:
+        request.session[DEVICE_KEY] = device
     remember_member(request, issued.access_token, issued.refresh_token)
     return go(request, _next(next))
 

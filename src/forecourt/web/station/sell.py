@@ -50,7 +50,29 @@ SessionDep = Annotated[Session, Depends(get_session)]
 Seller = Annotated[Actor, staff_page(Permission.POS_SELL, console="station")]
 
 WALLET_CONSENT = "station_wallet_member"
-"""Session key: the id of the member last identified by the member code they showed."""
+"""Session key: who showed their member code to whom, and when (see ``_consent_for``)."""
+WALLET_CONSENT_SECONDS = 120
+"""How long a shown member code lets the wallet pay: about the code's own validity (SPEC M4)."""
+
+
+def _give_consent(request: Request, actor: Actor, member: Member) -> None:
+    request.session[WALLET_CONSENT] = {
+        "member": str(member.id),
+        "staff": actor.id,
+        "at": int(utcnow().timestamp()),
+    }
+
+
+def _consent_for(request: Request, actor: Actor, member_id: str | None) -> bool:
+    """The wallet may pay for ``member_id`` only if that member showed their member code to this
+    staff member within the last two minutes (the API asks for the code in the sale itself)."""
+    consent = request.session.get(WALLET_CONSENT)
+    if not isinstance(consent, dict) or member_id is None:
+        return False
+    fresh = int(utcnow().timestamp()) - int(consent.get("at", 0)) <= WALLET_CONSENT_SECONDS
+    return fresh and consent.get("member") == member_id and consent.get("staff") == actor.id
+
+
 IDENTIFIER_KINDS: dict[str, str] = {
     "auto": N_("Detect"),
     "plate": N_("Plate"),
@@ -116,8 +138,10 @@ def sell_page(request: Request, session: SessionDep, actor: Seller) -> Response:
     return _page(request, session, actor)
 
 
-def _member_panel(request: Request, session: Session, station: Station, member: Member | None) -> Response:
-    wallet_ok = member is not None and request.session.get(WALLET_CONSENT) == str(member.id)
+def _member_panel(
+    request: Request, session: Session, actor: Actor, station: Station, member: Member | None
+) -> Response:
+    wallet_ok = member is not None and _consent_for(request, actor, str(member.id))
     context: dict[str, Any] = {"member_row": member, "wallet_ok": wallet_ok}
     if member is not None:
         now = utcnow()
@@ -145,7 +169,7 @@ def identify(
     station = own_station(request, session, actor)
     request.session.pop(WALLET_CONSENT, None)
     if walk_in or not identifier.strip():
-        return _member_panel(request, session, station, None)
+        return _member_panel(request, session, actor, station, None)
     chosen = guess_kind(identifier) if kind not in IDENTIFIER_KINDS or kind == "auto" else kind
     member = members_identify.identify(
         session,
@@ -155,8 +179,8 @@ def identify(
         utcnow(),
     )
     if chosen == "member_code":
-        request.session[WALLET_CONSENT] = str(member.id)
-    return _member_panel(request, session, station, member)
+        _give_consent(request, actor, member)
+    return _member_panel(request, session, actor, station, member)
 
 
 def _basket(
@@ -235,12 +259,12 @@ def _basket(
         raise InvalidRequest(gettext(BAD_BASKET)) from None
 
 
-def _check_wallet(request: Request, body: QuoteRequest) -> None:
+def _check_wallet(request: Request, actor: Actor, body: QuoteRequest) -> None:
     """The POS rule: the wallet pays only for the member who showed their member code."""
     if not body.redeem.wallet:
         return
     member_id = body.member.value if body.member else None
-    if member_id is None or request.session.get(WALLET_CONSENT) != member_id:
+    if not _consent_for(request, actor, member_id):
         raise WalletNeedsMemberCode(identified_by=body.member.type if body.member else None)
 
 
@@ -288,7 +312,7 @@ def quote(
         points_amount=points_amount,
         wallet=bool(wallet),
     )
-    _check_wallet(request, body)
+    _check_wallet(request, actor, body)
     quoted = pos.quote(session, request.app.state.pii, till_of(actor, station), body)
     return render(
         request,
@@ -327,10 +351,12 @@ def commit(
         body = CommitRequest.model_validate({**document, "pos_txn_id": pos_txn_id, "payments": payments})
     except (ValueError, TypeError, ValidationError):
         raise InvalidRequest(gettext(BAD_BASKET)) from None
-    _check_wallet(request, body)
+    _check_wallet(request, actor, body)
     state = request.app.state
     try:
         sale = pos.commit(session, state.pii, state.ledger_signer, till_of(actor, station), body)
     except DuplicatePosTransaction as exc:
         raise DuplicatePosTransaction(gettext(ALREADY_SOLD), **exc.details) from None
+    if body.redeem.wallet:
+        request.session.pop(WALLET_CONSENT, None)  # one shown code, one sale
     return render(request, "station/_sale_done.html", {"sale": sale, "methods": PAYMENT_METHODS})
