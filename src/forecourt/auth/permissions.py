@@ -90,6 +90,8 @@ class Permission(StrEnum):
     """Print batches of prepaid recharge cards and export their codes."""
     RECHARGE_CARDS_ACTIVATE = "recharge_cards:activate"
     """Activate a recharge card when it is sold at a counter."""
+    DASHBOARD_READ = "dashboard:read"
+    """See the chain-wide dashboard: members, sales, points and coupon use over time."""
     POS_SELL = "pos:sell"
     """Sell at the station console: identify a member, quote and commit a sale (their own station)."""
 
@@ -101,6 +103,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.MARKETING: frozenset(
         {
             *_EVERYONE_IN_OPERATIONS,
+            Permission.DASHBOARD_READ,
             Permission.MEMBERS_READ,
             Permission.TAGS_MANAGE,
             Permission.RULES_READ,
@@ -112,6 +115,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.FINANCE: frozenset(
         {
             *_EVERYONE_IN_OPERATIONS,
+            Permission.DASHBOARD_READ,
             Permission.MEMBERS_READ,
             Permission.POINTS_APPROVE,
             Permission.REPORTS_FINANCE,
@@ -132,6 +136,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.SERVICE: frozenset(
         {
             *_EVERYONE_IN_OPERATIONS,
+            Permission.DASHBOARD_READ,
             Permission.MEMBERS_READ,
             Permission.MEMBERS_WRITE,
             Permission.MEMBERS_PII,

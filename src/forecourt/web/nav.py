@@ -21,7 +21,7 @@ class NavItem:
 
 
 ADMIN_NAV = (
-    NavItem("/admin", N_("Dashboard"), Permission.MEMBERS_READ),
+    NavItem("/admin", N_("Dashboard"), Permission.DASHBOARD_READ),
     NavItem("/admin/members", N_("Members"), Permission.MEMBERS_READ),
     NavItem("/admin/program", N_("Program"), Permission.RULES_READ),
     NavItem("/admin/coupons", N_("Coupons"), Permission.COUPONS_READ),

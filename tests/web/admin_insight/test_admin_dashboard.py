@@ -101,3 +101,17 @@ def test_the_dashboard_is_chinese_by_default(client, signed_in) -> None:
 
     assert "<h1>仪表盘</h1>" in page.text
     assert "近 30 天" in page.text
+
+
+def test_the_points_liability_in_yuan_is_for_those_who_see_finance_reports(client, signed_in) -> None:
+    signed_in("marketing")
+    page = client.get("/admin")
+    assert page.status_code == 200
+    assert 'data-kpi="liability"' not in page.text
+    signed_in("finance")
+    assert 'data-kpi="liability"' in client.get("/admin").text
+
+
+def test_station_staff_do_not_see_the_chains_dashboard(client, signed_in) -> None:
+    signed_in("attendant")
+    assert client.get("/admin").status_code == 403

@@ -167,9 +167,11 @@ def dashboard_figures(session: Session, unit_cost_millifen: int, days: int) -> d
 def dashboard(
     request: Request,
     session: Annotated[Session, Depends(get_session)],
-    actor: Annotated[Actor, staff_page(Permission.MEMBERS_READ)],
+    actor: Annotated[Actor, staff_page(Permission.DASHBOARD_READ)],
     days: str | None = None,
 ) -> Response:
+    """The chain's figures by day; the points liability in ¥ only for those who see finance reports."""
     settings = request.app.state.settings
     figures = dashboard_figures(session, settings.point_unit_cost_millifen, period_of(days))
-    return render(request, "admin/dashboard.html", {"section": "/admin", **figures})
+    context = {"section": "/admin", "sees_liability": actor.has(Permission.REPORTS_FINANCE), **figures}
+    return render(request, "admin/dashboard.html", context)

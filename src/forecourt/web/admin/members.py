@@ -198,7 +198,8 @@ def member_page(
     )
     shown, older = time_page(lines, PER_PAGE, lambda line: (line.recorded_at, line.posting_id))
     purse = wallet.balances(session, member.id)
-    asked = _adjustments_of(session, member.id)
+    sees_adjustments = actor.has(Permission.POINTS_ADJUST) or actor.has(Permission.POINTS_APPROVE)
+    asked = _adjustments_of(session, member.id) if sees_adjustments else []
     context = {
         "section": "/admin/members",
         "status_label": status_label,
@@ -214,8 +215,11 @@ def member_page(
         "tier_history": tiers.history(session, member.id),
         "trail": audit_entries(
             session, AuditFilter(entity_ids=(str(member.id), *(str(a.id) for a in asked))), offset=0, limit=50
-        ),
+        )
+        if actor.has(Permission.AUDIT_READ)
+        else None,
         "adjustments": asked,
+        "sees_adjustments": sees_adjustments,
         "can_reveal": actor.has(Permission.MEMBERS_PII),
         "can_adjust": actor.has(Permission.POINTS_ADJUST) and member.status != "deleted",
     }
