@@ -157,3 +157,17 @@ def test_an_error_reads_in_chinese_with_the_specific_reason_kept(client: TestCli
     assert english.status_code == 200
     response = client.post("/admin/login", data={}, headers={"HX-Request": "true"})
     assert "The form is out of date" in response.text
+
+
+def test_excel_exports_keep_typed_text_as_text() -> None:
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    from forecourt.web.tables import xlsx_response
+
+    response = xlsx_response("notes", ["note", "points"], [['=HYPERLINK("http://x")', 5], ["-3 points", -3]])
+    sheet = load_workbook(BytesIO(response.body)).active
+    assert sheet is not None
+    assert [c.value for c in sheet[2]] == ['\'=HYPERLINK("http://x")', 5]
+    assert [c.value for c in sheet[3]] == ["'-3 points", -3]

@@ -75,6 +75,16 @@ def page_of(
     )
 
 
+_FORMULA_STARTS = ("=", "+", "-", "@")
+
+
+def _cell(value: Any) -> Any:
+    """Text as text: what staff typed (a note, a name) never becomes a spreadsheet formula."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def xlsx_response(filename: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Response:
     """An Excel workbook of one sheet: a header row, then ``rows`` (money in yuan as numbers is the
     caller's choice; this writes values as given)."""
@@ -82,7 +92,7 @@ def xlsx_response(filename: str, columns: Sequence[str], rows: Iterable[Sequence
     sheet = workbook.create_sheet(title=filename[:31])
     sheet.append(list(columns))
     for row in rows:
-        sheet.append(list(row))
+        sheet.append([_cell(value) for value in row])
     buffer = BytesIO()
     workbook.save(buffer)
     return Response(

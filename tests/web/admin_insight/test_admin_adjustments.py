@@ -42,7 +42,9 @@ def test_a_finance_user_approves_an_adjustment_requested_by_service_staff(
     assert points.balances(session, someone.id).available == 500
     decided = client.get("/admin/adjustments", params={"tab": "decided"})
     assert f'data-adjustment-id="{adjustment.id}" data-status="approved"' in decided.text
-    assert 'data-testid="member-trail"' not in client.get(f"/admin/members/{someone.id}").text  # no audit:read
+    assert (
+        'data-testid="member-trail"' not in client.get(f"/admin/members/{someone.id}").text
+    )  # no audit:read
     sign_in(client, staff("admin"))
     trail = client.get(f"/admin/members/{someone.id}").text.split('data-testid="member-trail"')[1]
     assert 'data-action="points.adjustment_request"' in trail

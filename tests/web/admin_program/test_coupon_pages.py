@@ -64,7 +64,7 @@ def test_marketing_generates_a_printed_batch_and_downloads_its_codes(
     batches, total = batch_list.list_batches(session, template=TEMPLATE)
     assert total == 1
     assert batches[0].note == "加油站门口派发"
-    codes = client.get(f"{target.split('?')[0]}/codes.csv")
+    codes = post_form(client, f"{target.split('?')[0]}/codes.csv")
     assert codes.status_code == 200
     lines = codes.text.strip().splitlines()
     assert lines[0] == "code,template,status,expires_at"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Form, Request
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session
 from forecourt.auth.permissions import Permission
 from forecourt.coupons import batch_list, issuance, reports, templates
 from forecourt.coupons.schemas import BatchCreate
-from forecourt.db.session import Database, get_session
+from forecourt.db.session import get_session
 from forecourt.errors import InvalidRequest
 from forecourt.kit.actor import Actor
 from forecourt.kit.clock import chain_date, utcnow
@@ -132,7 +133,7 @@ def template_export(actor: Reader, session: SessionDep, status: str | None = Non
             gettext("Active") if t.status == "active" else gettext("Retired"),
             issued,
             t.total_stock if t.total_stock is not None else "",
-            t.face_value_fen / 100,
+            Decimal(t.face_value_fen) / 100,
         )
         for t, terms, issued in _template_rows(session, status)
     ]
@@ -247,13 +248,12 @@ def batch_detail(
     )
 
 
-@router.get("/coupons/batches/{batch_id}/codes.csv")
+@router.post("/coupons/batches/{batch_id}/codes.csv")
 def batch_codes(batch_id: uuid.UUID, request: Request, actor: Manager, session: SessionDep) -> Response:
-    """The unclaimed codes for the printer. A GET's session is read-only, so the export is audited
-    in a transaction of its own, committed before any code leaves (as the API does)."""
+    """The unclaimed codes for the printer, audited in the same transaction (a POST: the export is
+    an act someone answers for, never a link another site could make a browser follow)."""
     batch, text = issuance.batch_codes_csv(session, batch_id)
-    database: Database = request.app.state.database
-    database.run(lambda audit_session: issuance.record_codes_export(audit_session, actor, batch))
+    issuance.record_codes_export(session, actor, batch)
     return PlainTextResponse(
         text,
         media_type="text/csv",
@@ -330,7 +330,7 @@ def funnel_export(
             r.issued,
             r.claimed,
             r.used,
-            r.discount_fen / 100,
+            Decimal(r.discount_fen) / 100,
         )
         for r in reports.funnel(session, grouping, *_period(date_from, date_to))
     ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, timedelta
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import Depends, Form, Query, Request
 from fastapi.responses import Response
@@ -145,8 +146,13 @@ def funds_page(
             "date_from": first,
             "date_to": last,
             "station": station or "",
-            "export_query": f"date_from={first.isoformat()}&date_to={last.isoformat()}"
-            + (f"&station={station}" if station else ""),
+            "export_query": urlencode(
+                {
+                    "date_from": first.isoformat(),
+                    "date_to": last.isoformat(),
+                    **({"station": station} if station else {}),
+                }
+            ),
         },
     )
 
