@@ -140,11 +140,14 @@ def _decide(
 
 
 def list_adjustments(
-    session: Session, *, status: str | None, member_id: uuid.UUID | None, limit: int
+    session: Session, *, status: str | Sequence[str] | None, member_id: uuid.UUID | None, limit: int
 ) -> Sequence[PointAdjustment]:
+    """Newest first; ``status`` one status or several (``("approved", "rejected")``: the decided)."""
     query = select(PointAdjustment).order_by(PointAdjustment.requested_at.desc(), PointAdjustment.id.desc())
-    if status:
+    if isinstance(status, str) and status:
         query = query.where(PointAdjustment.status == status)
+    elif status:
+        query = query.where(PointAdjustment.status.in_(list(status)))
     if member_id:
         query = query.where(PointAdjustment.member_id == member_id)
     return session.scalars(query.limit(limit)).all()

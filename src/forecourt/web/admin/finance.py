@@ -221,14 +221,8 @@ def resolve_item(
 
 
 def _adjustment_rows(session: Session, tab: str) -> list[dict[str, Any]]:
-    if tab == "pending":
-        found = adjustments.list_adjustments(session, status="pending", member_id=None, limit=QUEUE_LIMIT)
-    else:
-        found = [
-            a
-            for a in adjustments.list_adjustments(session, status=None, member_id=None, limit=QUEUE_LIMIT * 2)
-            if a.status != "pending"
-        ][:QUEUE_LIMIT]
+    statuses = ("pending",) if tab == "pending" else ("approved", "rejected")
+    found = adjustments.list_adjustments(session, status=statuses, member_id=None, limit=QUEUE_LIMIT)
     cards: dict[uuid.UUID, str | None] = {}
     for row in found:
         if row.member_id not in cards:

@@ -103,10 +103,15 @@ def _search_form(
 Search = Annotated[SearchForm, Depends(_search_form)]
 
 
-def _found(session: Session, pii: Pii, form: SearchForm, limit: int) -> list[MemberSummary]:
-    """The members matching, newest first, masked."""
+def _found(
+    session: Session, pii: Pii, form: SearchForm, limit: int, shown: slice = slice(None)
+) -> tuple[int, list[MemberSummary]]:
+    """How many members match (up to ``limit``), newest first, and the ``shown`` ones masked
+    (each summary reads plates and decrypts: only for the rows on the page)."""
     rows = members.search(session, pii, form.query(), before=None, limit=limit)
-    return [member_summary(session, m, members.personal(pii, m, reveal=False)) for m in rows]
+    return len(rows), [
+        member_summary(session, m, members.personal(pii, m, reveal=False)) for m in rows[shown]
+    ]
 
 
 @router.get("/members")
@@ -125,14 +130,20 @@ def search_members(
     """The results table (a fragment for htmx, else the whole page), 25 a page."""
     number = page_number(page)
     start = offset_of(number)
-    found = _found(session, _pii(request), form, min(start + PER_PAGE + 1, SEARCH_LIMIT + 1))
+    matched, results = _found(
+        session,
+        _pii(request),
+        form,
+        min(start + PER_PAGE + 1, SEARCH_LIMIT + 1),
+        slice(start, start + PER_PAGE),
+    )
     context = {
         "section": "/admin/members",
         "status_label": status_label,
         "form": form,
-        "results": found[start : start + PER_PAGE],
+        "results": results,
         "page": number,
-        "has_next": len(found) > start + PER_PAGE and start + PER_PAGE < SEARCH_LIMIT,
+        "has_next": matched > start + PER_PAGE and start + PER_PAGE < SEARCH_LIMIT,
         "searched": True,
     }
     if request.headers.get("hx-request") == "true":
@@ -148,7 +159,7 @@ def export_members(
     form: Search,
 ) -> Response:
     """The search's rows (masked, up to 500) as an Excel workbook."""
-    found = _found(session, _pii(request), form, SEARCH_LIMIT)
+    _, found = _found(session, _pii(request), form, SEARCH_LIMIT)
     return xlsx_response(
         "members",
         [
