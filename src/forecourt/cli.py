@@ -171,9 +171,9 @@ def _print_demo_guide(host: str, port: int, summary: DemoSummary | None) -> None
     base = f"http://{host}:{port}"
     console.print()
     for label, path, who in (
-        ("Admin console", "/admin", "head office: any login below"),
-        ("Station console", "/station", "manager or attendant of S001"),
-        ("Member H5", "/m", "a demo driver's phone; the SMS code prints here"),
+        ("Admin console", "/admin", "any demo login"),
+        ("Station console", "/station", "S001 manager/attendant"),
+        ("Member H5", "/m", "a demo driver; SMS code here"),
     ):
         console.print(f"[bold green]{label:<16}[/bold green]{base}{path:<10} ({who})")
     console.print(f"[bold green]{'API docs':<16}[/bold green]{base}/docs")
