@@ -127,12 +127,24 @@ def _refuse_writes_in_read_only_sessions(session: Session, _context: Any, _insta
         raise ReadOnlySessionError("a GET request tried to write; use a POST/PUT/PATCH/DELETE route")
 
 
+EndpointT = TypeVar("EndpointT", bound=Callable[..., Any])
+
+
+def reads_only(endpoint: EndpointT) -> EndpointT:
+    """Marks a POST route that changes nothing (a quote, a preview, a search with a body): it gets a
+    read-only session like a GET, so on SQLite it does not take the database's write lock."""
+    endpoint.__dict__["reads_only"] = True
+    return endpoint
+
+
 class TransactionalRoute(APIRoute):
     """A route whose handler runs inside the request's transaction (see the module docstring)."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
-        write = not (self.methods or set()) <= {"GET", "HEAD"}
+        write = not (self.methods or set()) <= {"GET", "HEAD"} and not getattr(
+            self.endpoint, "reads_only", False
+        )
 
         async def transactional_handler(request: Request) -> Response:
             database: Database = request.app.state.database

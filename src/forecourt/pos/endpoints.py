@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from forecourt.coupons import redemption as coupons
 from forecourt.db.idempotency import Idempotent, idempotency
-from forecourt.db.session import api_router, get_session
+from forecourt.db.session import api_router, get_session, reads_only
 from forecourt.devices.dependencies import device_access
 from forecourt.devices.service import DeviceIdentity
 from forecourt.kit.clock import utcnow
@@ -79,6 +79,7 @@ def pos_status(
 
 
 @router.post("/identify", response_model=IdentifyResponse)
+@reads_only
 def identify(
     body: IdentifyRequest,
     request: Request,
@@ -112,6 +113,7 @@ def identify(
 
 
 @router.post("/quote", response_model=Quote)
+@reads_only
 def quote(body: QuoteRequest, request: Request, session: SessionDep, device: Device) -> Quote:
     """Price a basket: discounts, points to redeem, what is due, points it would earn. Changes nothing."""
     return service.quote(session, request.app.state.pii, device, body)

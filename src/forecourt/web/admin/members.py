@@ -20,7 +20,7 @@ from forecourt.audit.browse import AuditFilter
 from forecourt.audit.browse import entries as audit_entries
 from forecourt.auth.permissions import Permission
 from forecourt.coupons.member_coupons import coupons_of
-from forecourt.db.session import get_session
+from forecourt.db.session import get_session, reads_only
 from forecourt.errors import InvalidRequest
 from forecourt.kit.actor import Actor
 from forecourt.kit.clock import to_chain_time, utcnow
@@ -120,6 +120,7 @@ def members_page(request: Request, actor: Annotated[Actor, staff_page(Permission
 
 
 @router.post("/members/search")
+@reads_only
 def search_members(
     request: Request,
     session: SessionDep,
@@ -152,6 +153,7 @@ def search_members(
 
 
 @router.post("/members/export")
+@reads_only
 def export_members(
     request: Request,
     session: SessionDep,

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from forecourt.auth.permissions import Permission
-from forecourt.db.session import get_session
+from forecourt.db.session import get_session, reads_only
 from forecourt.errors import InvalidRequest
 from forecourt.kit.actor import Actor
 from forecourt.kit.clock import utcnow
@@ -296,6 +296,7 @@ def _liters(session: Session, station: str, grade: str, at: datetime, liters: st
 
 
 @router.post("/program/preview")
+@reads_only
 def preview(
     request: Request,
     actor: Reader,
@@ -326,6 +327,7 @@ def preview(
 
 
 @router.post("/program/rules/{code}/backtest")
+@reads_only
 def backtest(
     code: str,
     request: Request,

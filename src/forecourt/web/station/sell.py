@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from forecourt.auth.permissions import Permission
 from forecourt.coupons import redemption as coupons
-from forecourt.db.session import get_session
+from forecourt.db.session import get_session, reads_only
 from forecourt.errors import InvalidRequest
 from forecourt.kit.actor import Actor
 from forecourt.kit.clock import utcnow
@@ -156,6 +156,7 @@ def _member_panel(
 
 
 @router.post("/identify")
+@reads_only
 def identify(
     request: Request,
     session: SessionDep,
@@ -273,6 +274,7 @@ def _discount(quote: Quote, source: str) -> int:
 
 
 @router.post("/quote")
+@reads_only
 def quote(
     request: Request,
     session: SessionDep,
