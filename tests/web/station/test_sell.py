@@ -265,3 +265,17 @@ def test_a_shown_member_code_lets_the_wallet_pay_for_two_minutes_and_for_that_at
     sign_in(client, colleague, console="station")  # another attendant on the same till
     refused = quoted(client, driver, wallet="1")
     assert 'data-error-code="wallet_needs_member_code"' in refused.text
+
+
+def test_a_shown_member_code_lets_the_wallet_pay_for_one_sale_only(
+    client: TestClient, attendant: StaffLogin, driver: Driver, app: FastAPI
+) -> None:
+    code = shown_member_code(app, driver.member)["value"]
+    assert htmx(client, "POST", "/station/identify", {"identifier": code, "kind": "auto"}).status_code == 200
+    first = quoted(client, driver, wallet="1")
+    sold = htmx(client, "POST", "/station/commit", commit_form(first.text))
+    assert sold.status_code == 200, sold.text
+
+    again = quoted(client, driver, wallet="1")
+
+    assert 'data-error-code="wallet_needs_member_code"' in again.text
